@@ -1,0 +1,206 @@
+/**
+ * Store URIs: a registry of schemes, each with a parser to a typed config, a redactor that
+ * hides secrets, and an opener. `folder:`, `memory:` and `s3:` are built in; library users
+ * can register their own.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import { StoreError } from "./errors.ts";
+import { FolderStore } from "./folder.ts";
+import { MemoryStore } from "./memory.ts";
+import type { SyncStore } from "./types.ts";
+
+/** What an opener may consult besides the URI: environment, home directory, `fetch`. */
+export interface StoreEnvironment {
+  /** Reads an environment variable. Defaults to `Deno.env.get`. */
+  getEnv?: (name: string) => string | undefined;
+  /** The user's home directory (for `~` and `~/.aws`). Defaults to `$HOME`. */
+  home?: string;
+  /** The `fetch` network backends use. Tests inject fault-injecting ones. */
+  fetch?: typeof fetch;
+}
+
+/** One URI scheme: how to parse, print and open it. */
+export interface SchemeHandler<Config = unknown> {
+  /** The scheme without the colon, e.g. `folder`. */
+  readonly scheme: string;
+  /** A usage example shown in errors, e.g. `folder:/path/to/dir`. */
+  readonly example: string;
+  /** Parses the whole URI into a config; throws `invalid_input` on a bad URI. */
+  parse(uri: string, env: StoreEnvironment): Config;
+  /** The URI with every secret replaced, safe to print and store in status. */
+  redact(config: Config): string;
+  /** Opens a store; may apply environment (credentials) as its own step. */
+  open(config: Config, env: StoreEnvironment): SyncStore | Promise<SyncStore>;
+}
+
+const registry = new Map<string, SchemeHandler<unknown>>();
+
+/**
+ * Registers a scheme, replacing any handler of the same name.
+ *
+ * @param handler The scheme's parser, redactor and opener.
+ *
+ * @example A scheme that opens named memory stores
+ * ```ts
+ * import { registerScheme, openStore } from "./uri.ts";
+ * import { MemoryStore } from "./memory.ts";
+ * registerScheme({
+ *   scheme: "scratch",
+ *   example: "scratch:",
+ *   parse: () => ({}),
+ *   redact: () => "scratch:",
+ *   open: () => new MemoryStore("scratch:"),
+ * });
+ * const store = await openStore("scratch:");
+ * console.assert(store.name === "scratch:");
+ * ```
+ */
+export function registerScheme<Config>(handler: SchemeHandler<Config>): void {
+  registry.set(handler.scheme, handler as SchemeHandler<unknown>);
+}
+
+/** The registered scheme names, sorted. */
+export function registeredSchemes(): string[] {
+  return [...registry.keys()].sort();
+}
+
+function badUri(uri: string, why: string): never {
+  throw new StoreError("invalid_input", `Cannot use store "${uri}": ${why}`);
+}
+
+function handlerOf(uri: string): SchemeHandler<unknown> {
+  const match = /^([a-z][a-z0-9+.-]*):/i.exec(uri);
+  if (match === null) {
+    const hint = uri.startsWith("/") || uri.startsWith(".") || uri.startsWith("~")
+      ? ` (for a folder, write folder:${uri})`
+      : "";
+    badUri(uri, `it has no scheme${hint}; known schemes: ${registeredSchemes().join(", ")}`);
+  }
+  const scheme = match[1]!.toLowerCase();
+  const handler = registry.get(scheme);
+  if (handler === undefined) {
+    const known = registeredSchemes().map((s) => registry.get(s)!.example).join(", ");
+    badUri(uri, `unknown scheme "${scheme}"; use one of ${known}`);
+  }
+  return handler;
+}
+
+/** A parsed URI: its handler and typed config. */
+export interface ParsedStoreUri {
+  /** The scheme name. */
+  scheme: string;
+  /** The scheme's config. */
+  config: unknown;
+  /** The URI with secrets hidden. */
+  redacted: string;
+}
+
+/**
+ * Parses a store URI without opening anything.
+ *
+ * @param uri e.g. `folder:~/Sync/hx` or `s3://bucket/prefix?region=eu-west-1`.
+ * @param env Environment used for `~` and defaults.
+ * @returns The scheme, its config and a printable form.
+ * @throws {StoreError} `invalid_input` for an unknown scheme or a malformed URI.
+ *
+ * @example
+ * ```ts
+ * import { parseStoreUri } from "./uri.ts";
+ * const parsed = parseStoreUri("folder:/srv/hx");
+ * console.assert(parsed.scheme === "folder" && parsed.redacted === "folder:/srv/hx");
+ * ```
+ */
+export function parseStoreUri(uri: string, env: StoreEnvironment = {}): ParsedStoreUri {
+  const handler = handlerOf(uri);
+  const config = handler.parse(uri, env);
+  return { scheme: handler.scheme, config, redacted: handler.redact(config) };
+}
+
+/**
+ * The URI with every secret replaced, safe to print. Unparseable URIs are reduced to their
+ * scheme so that nothing secret can leak through an error path.
+ *
+ * @param uri Any store URI.
+ * @returns A printable form.
+ *
+ * @example
+ * ```ts
+ * import { redactStoreUri } from "./uri.ts";
+ * console.assert(redactStoreUri("folder:/a") === "folder:/a");
+ * ```
+ */
+export function redactStoreUri(uri: string): string {
+  try {
+    return parseStoreUri(uri).redacted;
+  } catch {
+    const match = /^([a-z][a-z0-9+.-]*):/i.exec(uri);
+    return match === null ? "(invalid store URI)" : `${match[1]}:(invalid)`;
+  }
+}
+
+/**
+ * Opens the bare backend a URI names (no retry or metering; see {@linkcode openStore}).
+ *
+ * @param uri The store URI.
+ * @param env Environment, home directory and `fetch` for the backend.
+ * @returns The backend.
+ * @throws {StoreError} `invalid_input` for a bad URI.
+ */
+export async function openBackend(uri: string, env: StoreEnvironment = {}): Promise<SyncStore> {
+  const handler = handlerOf(uri);
+  return await handler.open(handler.parse(uri, env), env);
+}
+
+function homeOf(env: StoreEnvironment): string | undefined {
+  return env.home ?? (env.getEnv ?? Deno.env.get)("HOME") ?? undefined;
+}
+
+/** Config of a `folder:` URI. */
+export interface FolderConfig {
+  /** Absolute path of the folder. */
+  path: string;
+}
+
+registerScheme<FolderConfig>({
+  scheme: "folder",
+  example: "folder:/path/to/dir",
+  parse(uri, env) {
+    let path = uri.slice(uri.indexOf(":") + 1);
+    if (path.startsWith("//")) path = path.slice(2); // folder:///abs
+    if (path === "") badUri(uri, "the folder path is missing (folder:/path/to/dir)");
+    if (path === "~" || path.startsWith("~/")) {
+      const home = homeOf(env);
+      if (home === undefined) badUri(uri, "~ is used but HOME is not set");
+      path = home + path.slice(1);
+    }
+    return { path: isAbsolute(path) ? resolve(path) : resolve(Deno.cwd(), path) };
+  },
+  redact: (config) => `folder:${config.path}`,
+  open: (config) => new FolderStore(config.path),
+});
+
+/** Config of a `memory:` URI. */
+export interface MemoryConfig {
+  /** Stores of the same name in one process are the same store. */
+  name: string;
+}
+
+const memoryStores = new Map<string, MemoryStore>();
+
+registerScheme<MemoryConfig>({
+  scheme: "memory",
+  example: "memory:NAME",
+  parse: (uri) => ({ name: uri.slice(uri.indexOf(":") + 1) }),
+  redact: (config) => `memory:${config.name}`,
+  open(config) {
+    let store = memoryStores.get(config.name);
+    if (store === undefined) {
+      store = new MemoryStore(`memory:${config.name}`);
+      memoryStores.set(config.name, store);
+    }
+    return store;
+  },
+});
