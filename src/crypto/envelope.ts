@@ -1,0 +1,298 @@
+/**
+ * Envelope encryption of whole objects: a fresh AES-256-GCM key per object, wrapped under
+ * the vault's wrapping sub-key, with the exact stored header bytes as associated data.
+ *
+ * @module
+ */
+
+import { fromBase64Url, toBase64Url, utf8 } from "../_encoding.ts";
+import { IntegrityError } from "../errors.ts";
+import { decodeFrame, encodeFrame } from "../object/frame.ts";
+import type { Compression, HeaderFields, ObjectHeader } from "../object/header.ts";
+import { FORMAT_VERSION, MAGIC } from "../object/header.ts";
+import type { VaultKey } from "./vault_key.ts";
+
+/** Options of {@linkcode sealObject}. */
+export interface SealOptions {
+  /** The vault key; `null` writes an unencrypted object (`--no-encrypt` vaults only). */
+  key: VaultKey | null;
+  /** Gzip the payload before encryption. Default `true`. */
+  compress?: boolean;
+}
+
+/** What a reader requires of an object's header before it decrypts anything. */
+export interface Expectations {
+  object_type: ObjectHeader["object_type"];
+  vault_id: string;
+  node_id?: string;
+  segment_id?: string;
+  tombstone_id?: string;
+  blob_hash?: string;
+  slot_id?: string;
+}
+
+/** Options of {@linkcode openObject}. */
+export interface OpenOptions {
+  /** The vault key; `null` for an unencrypted vault. */
+  key: VaultKey | null;
+  /** Fields the header must carry. */
+  expect: Expectations;
+  /** Largest plaintext accepted, checked before decrypting or decompressing. */
+  maxPlainBytes: number;
+}
+
+/** An opened object. */
+export interface OpenedObject {
+  header: ObjectHeader;
+  payload: Uint8Array;
+}
+
+async function pipeBytes(
+  data: Uint8Array,
+  transform: { readable: ReadableStream<Uint8Array>; writable: WritableStream<BufferSource> },
+): Promise<Uint8Array> {
+  const stream = new Blob([data as BlobPart]).stream().pipeThrough(transform);
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Gzips bytes. */
+export function gzip(data: Uint8Array): Promise<Uint8Array> {
+  return pipeBytes(data, new CompressionStream("gzip"));
+}
+
+/** Gunzips bytes, refusing to produce more than `limit` bytes (a gzip bomb stops early). */
+export async function gunzipBounded(data: Uint8Array, limit: number): Promise<Uint8Array> {
+  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream("gzip"));
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        throw new IntegrityError(
+          "bad_payload",
+          `Cannot decompress object: it expands beyond its declared ${limit} bytes`,
+        );
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    await reader.cancel().catch(() => {});
+    if (err instanceof IntegrityError) throw err;
+    throw new IntegrityError("bad_payload", "Cannot decompress object: not valid gzip", {
+      cause: err,
+    });
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Encrypts a payload into a framed object.
+ *
+ * @param fields The routing fields of the header.
+ * @param payload The plaintext.
+ * @param opts The vault key (or `null`) and compression.
+ * @returns The object bytes, ready for `putAtomic`.
+ *
+ * @example
+ * ```ts
+ * import { openObject, sealObject } from "./envelope.ts";
+ * import { VaultKey } from "./vault_key.ts";
+ * const key = await VaultKey.generate();
+ * const vault_id = crypto.randomUUID();
+ * const bytes = await sealObject(
+ *   { object_type: "tombstone", vault_id, created_at: new Date().toISOString() },
+ *   new TextEncoder().encode("{}"),
+ *   { key },
+ * );
+ * const opened = await openObject(bytes, {
+ *   key, expect: { object_type: "tombstone", vault_id }, maxPlainBytes: 1024,
+ * });
+ * console.assert(new TextDecoder().decode(opened.payload) === "{}");
+ * ```
+ */
+export async function sealObject(
+  fields: HeaderFields,
+  payload: Uint8Array,
+  opts: SealOptions,
+): Promise<Uint8Array> {
+  const compression: Compression = (opts.compress ?? true) ? "gzip" : "none";
+  const body = compression === "gzip" ? await gzip(payload) : payload;
+  const base = { ...fields, byte_len_plain: payload.byteLength, compression };
+  if (opts.key === null) {
+    const header: ObjectHeader = {
+      magic: MAGIC,
+      version: FORMAT_VERSION,
+      ...base,
+      crypto: { alg: "none" },
+    };
+    return encodeFrame(utf8.encode(JSON.stringify(header)), body);
+  }
+  const objectKey = await crypto.subtle.generateKey({ name: "AES-GCM", length: 256 }, true, [
+    "encrypt",
+  ]);
+  const nonce = crypto.getRandomValues(new Uint8Array(12));
+  const header: ObjectHeader = {
+    magic: MAGIC,
+    version: FORMAT_VERSION,
+    ...base,
+    crypto: {
+      alg: "A256GCM",
+      key_id: opts.key.keyId,
+      nonce: toBase64Url(nonce),
+      wrapped_key: toBase64Url(await opts.key.wrapObjectKey(objectKey)),
+    },
+  };
+  const headerBytes = utf8.encode(JSON.stringify(header));
+  const ciphertext = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv: nonce, additionalData: headerBytes },
+    objectKey,
+    body as BufferSource,
+  );
+  return encodeFrame(headerBytes, new Uint8Array(ciphertext));
+}
+
+/**
+ * Checks the header fields a reader requires, before any decryption.
+ *
+ * @param header The object's header.
+ * @param expect What the reader requires.
+ * @throws {IntegrityError} `wrong_kind`, `wrong_vault`, `wrong_node` or `wrong_id`.
+ */
+export function checkExpectations(header: ObjectHeader, expect: Expectations): void {
+  if (header.object_type !== expect.object_type) {
+    throw new IntegrityError(
+      "wrong_kind",
+      `Cannot open object: it is a ${header.object_type}, not a ${expect.object_type}`,
+    );
+  }
+  if (header.vault_id !== expect.vault_id) {
+    throw new IntegrityError(
+      "wrong_vault",
+      `Cannot open object: it belongs to vault ${header.vault_id}, not ${expect.vault_id}`,
+    );
+  }
+  if (expect.node_id !== undefined && header.node_id !== expect.node_id) {
+    throw new IntegrityError(
+      "wrong_node",
+      `Cannot open object: it claims node ${
+        header.node_id ?? "(none)"
+      }, but its place says ${expect.node_id}`,
+    );
+  }
+  for (const field of ["segment_id", "tombstone_id", "blob_hash", "slot_id"] as const) {
+    const want = expect[field];
+    if (want !== undefined && header[field] !== want) {
+      throw new IntegrityError(
+        "wrong_id",
+        `Cannot open object: its ${field} is ${header[field] ?? "(none)"}, expected ${want}`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks, decrypts and decompresses an object. Every check that needs no key comes first;
+ * a wrong key is named as such (by its fingerprint) rather than met as a decrypt failure.
+ *
+ * @param bytes The object as read from the store.
+ * @param opts Key, expectations and the plaintext bound.
+ * @returns The header and the plaintext payload.
+ * @throws {IntegrityError} For every way the object can be wrong.
+ */
+export async function openObject(bytes: Uint8Array, opts: OpenOptions): Promise<OpenedObject> {
+  const { header, headerBytes, body } = decodeFrame(bytes);
+  checkExpectations(header, opts.expect);
+  if (header.byte_len_plain > opts.maxPlainBytes) {
+    throw new IntegrityError(
+      "too_large",
+      `Cannot open object: it declares ${header.byte_len_plain} bytes, above the ${opts.maxPlainBytes} allowed`,
+    );
+  }
+  let plain: Uint8Array;
+  const c = header.crypto;
+  if (opts.key === null) {
+    if (c.alg !== "none") {
+      throw new IntegrityError(
+        "wrong_key",
+        "Cannot open object: it is encrypted, but this vault is not",
+      );
+    }
+    plain = body;
+  } else {
+    if (c.alg === "none") {
+      throw new IntegrityError(
+        "bad_header",
+        "Cannot open object: it is unencrypted in an encrypted vault",
+      );
+    }
+    if (c.alg !== "A256GCM") {
+      throw new IntegrityError(
+        "bad_header",
+        `Cannot open object: ${c.alg} is not used for this kind`,
+      );
+    }
+    if (c.key_id !== opts.key.keyId) {
+      throw new IntegrityError(
+        "wrong_key",
+        `Cannot open object: it was encrypted with key ${c.key_id}, not this vault's key ${opts.key.keyId}`,
+      );
+    }
+    plain = await decrypt(body, headerBytes, c.nonce, c.wrapped_key, opts.key);
+  }
+  const payload = header.compression === "gzip"
+    ? await gunzipBounded(plain, header.byte_len_plain)
+    : plain;
+  if (payload.byteLength !== header.byte_len_plain) {
+    throw new IntegrityError(
+      "bad_payload",
+      `Cannot open object: its payload is ${payload.byteLength} bytes, the header says ${header.byte_len_plain}`,
+    );
+  }
+  return { header, payload };
+}
+
+async function decrypt(
+  body: Uint8Array,
+  headerBytes: Uint8Array,
+  nonceText: string,
+  wrappedText: string,
+  key: VaultKey,
+): Promise<Uint8Array> {
+  let objectKey: CryptoKey;
+  let nonce: Uint8Array;
+  try {
+    nonce = fromBase64Url(nonceText);
+    objectKey = await key.unwrapObjectKey(fromBase64Url(wrappedText));
+  } catch (err) {
+    throw new IntegrityError("decrypt_failed", "Cannot open object: its wrapped key is invalid", {
+      cause: err,
+    });
+  }
+  if (nonce.byteLength !== 12) {
+    throw new IntegrityError("bad_header", "Cannot open object: its nonce is not 12 bytes");
+  }
+  try {
+    const plain = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: nonce as BufferSource, additionalData: headerBytes as BufferSource },
+      objectKey,
+      body as BufferSource,
+    );
+    return new Uint8Array(plain);
+  } catch (err) {
+    throw new IntegrityError(
+      "decrypt_failed",
+      "Cannot open object: authentication failed (it was truncated or tampered with)",
+      { cause: err },
+    );
+  }
+}
