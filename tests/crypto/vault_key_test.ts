@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { VaultKey } from "../../src/crypto/vault_key.ts";
 import { createKeySlot, openKeySlot } from "../../src/crypto/key_slot.ts";
-import { HxError } from "../../src/errors.ts";
+import type { HxError } from "../../src/errors.ts";
 
 const vault = "0190f000-0000-7000-8000-000000000001";
 

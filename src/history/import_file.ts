@@ -1,0 +1,155 @@
+/**
+ * Importing a shell's history file into the local index, idempotently.
+ *
+ * Imported commands become this node's events, synced like recorded ones. Their identity
+ * is derived from their content, so importing the same file again, a backup and the
+ * current file, or a file that has grown, stores each command once: a command with a
+ * timestamp is identified by (time, text, occurrence among identical ones); a command
+ * without one by (text, occurrence).
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { basename } from "node:path";
+import { uuidFromHash } from "../_ids.ts";
+import { HxError } from "../errors.ts";
+import type { EventRecord } from "../object/payloads.ts";
+import { type InsertCounts, insertEvents, insertSession } from "../vault/events.ts";
+import type { Vault } from "../vault/vault.ts";
+import { parseBash } from "./parse_bash.ts";
+import { parseFish } from "./parse_fish.ts";
+import { parseZsh } from "./parse_zsh.ts";
+import type { ParsedCommand, Shell } from "./parsed_command.ts";
+
+/** What an import did. */
+export interface ImportResult extends InsertCounts {
+  shell: Shell;
+  /** Commands read from the file. */
+  parsed: number;
+}
+
+const PARSERS: Record<Shell, (bytes: Uint8Array) => ParsedCommand[]> = {
+  zsh: parseZsh,
+  bash: parseBash,
+  fish: parseFish,
+};
+
+/**
+ * Guesses which shell wrote a history file, from its name and then its content.
+ *
+ * @param path The file's path.
+ * @param bytes Its content.
+ * @returns The shell.
+ */
+export function detectShell(path: string, bytes: Uint8Array): Shell {
+  const name = basename(path);
+  if (/zsh/.test(name)) return "zsh";
+  if (/bash/.test(name)) return "bash";
+  if (/fish/.test(name)) return "fish";
+  const head = new TextDecoder().decode(bytes.subarray(0, 4096));
+  if (/^: *\d+:\d+;/m.test(head)) return "zsh";
+  if (/^- cmd: /m.test(head)) return "fish";
+  return "bash";
+}
+
+/** The session all of a node's imports from one shell belong to. */
+export function importSessionId(nodeId: string, shell: Shell): string {
+  return uuidFromHash(createHash("sha256").update(`hx import ${nodeId} ${shell}`).digest());
+}
+
+function seqOf(key: string): number {
+  // 53 bits of SHA-256: collisions stay below 1e-4 even at a million imported commands.
+  const digest = createHash("sha256").update(key).digest();
+  return digest.readUIntBE(0, 6) * 32 + (digest[6]! >> 3);
+}
+
+/**
+ * Imports parsed commands as this node's events.
+ *
+ * @param vault This device's index.
+ * @param commands Parsed commands, in file order.
+ * @param opts The shell, and the time given to commands without one (ms; each gets a
+ *   millisecond less than the next, keeping file order).
+ * @returns Counts by outcome.
+ */
+export function importCommands(
+  vault: Vault,
+  commands: readonly ParsedCommand[],
+  opts: { shell: Shell; undatedTime: number },
+): InsertCounts {
+  const session = importSessionId(vault.nodeId, opts.shell);
+  const seen = new Map<string, number>();
+  const events: EventRecord[] = [];
+  let firstStart = Number.POSITIVE_INFINITY;
+  commands.forEach((c, i) => {
+    const identity = `${c.started_at ?? "-"}\0${c.cmd}`;
+    const occurrence = seen.get(identity) ?? 0;
+    seen.set(identity, occurrence + 1);
+    const started = c.started_at ?? Math.max(0, opts.undatedTime - (commands.length - i));
+    firstStart = Math.min(firstStart, started);
+    events.push({
+      node_id: vault.nodeId,
+      session_id: session,
+      seq: seqOf(`${identity}\0${occurrence}`),
+      started_at: started,
+      ended_at: c.duration_ms === null ? null : started + c.duration_ms,
+      duration_ms: c.duration_ms,
+      exit_code: null,
+      cwd: null,
+      cmd: c.cmd,
+      host: vault.host,
+    });
+  });
+  return vault.db.transaction(() => {
+    if (events.length > 0) {
+      insertSession(vault.db, {
+        session_id: session,
+        node_id: vault.nodeId,
+        started_at: firstStart,
+        host: vault.host,
+        shell: opts.shell,
+      }, null);
+    }
+    return insertEvents(vault.db, events, null);
+  });
+}
+
+/**
+ * Imports a history file.
+ *
+ * @param vault This device's index.
+ * @param path The file.
+ * @param opts The shell, when it should not be guessed.
+ * @returns What was imported.
+ * @throws {HxError} `not_found` when the file does not exist.
+ */
+export async function importHistoryFile(
+  vault: Vault,
+  path: string,
+  opts: { shell?: Shell } = {},
+): Promise<ImportResult> {
+  let bytes: Uint8Array;
+  let mtime: number;
+  try {
+    bytes = await Deno.readFile(path);
+    mtime = (await Deno.stat(path)).mtime?.getTime() ?? vault.now();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new HxError("not_found", `Cannot import ${path}: no such file`, { cause: err });
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      throw new HxError("auth", `Cannot import ${path}: permission denied`, { cause: err });
+    }
+    if (err instanceof Deno.errors.IsADirectory) {
+      throw new HxError("invalid_input", `Cannot import ${path}: it is a directory`, {
+        cause: err,
+      });
+    }
+    throw err;
+  }
+  const shell = opts.shell ?? detectShell(path, bytes);
+  const commands = PARSERS[shell](bytes);
+  const counts = importCommands(vault, commands, { shell, undatedTime: mtime });
+  return { shell, parsed: commands.length, ...counts };
+}

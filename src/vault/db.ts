@@ -1,0 +1,159 @@
+/**
+ * The local SQLite index (`node:sqlite`): opening, pragmas, migrations, transactions and
+ * a statement cache. The index is derived data: deleting it and pulling again rebuilds
+ * the same history.
+ *
+ * @module
+ */
+
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { HxError } from "../errors.ts";
+import { MIGRATIONS } from "./migrations.ts";
+
+/** A row as SQLite returns it. */
+export type Row = Record<string, SQLInputValue>;
+
+/**
+ * An open index database.
+ *
+ * @example
+ * ```ts
+ * import { Db } from "./db.ts";
+ * const db = Db.open(":memory:");
+ * console.assert(db.schemaVersion() >= 1);
+ * db.close();
+ * ```
+ */
+export class Db {
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+  #depth = 0;
+
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /**
+   * Opens (creating if needed) and migrates the database at `path`.
+   *
+   * @param path A file path, or `:memory:`.
+   * @returns The open database.
+   * @throws {HxError} `invalid_input` when the file was written by a newer hx.
+   */
+  static open(path: string): Db {
+    const raw = new DatabaseSync(path, { timeout: 10_000 });
+    const db = new Db(raw);
+    try {
+      raw.exec("PRAGMA journal_mode = WAL");
+      raw.exec("PRAGMA synchronous = NORMAL");
+      raw.exec("PRAGMA foreign_keys = ON");
+      raw.exec("PRAGMA temp_store = MEMORY");
+      db.#migrate();
+    } catch (err) {
+      raw.close();
+      throw err;
+    }
+    return db;
+  }
+
+  #migrate(): void {
+    const current = this.schemaVersion();
+    const latest = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+    if (current > latest) {
+      throw new HxError(
+        "invalid_input",
+        `Cannot open the index: it has schema ${current}, this hx knows ${latest}; upgrade hx`,
+      );
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version <= current) continue;
+      this.transaction(() => {
+        this.#db.exec(migration.sql);
+        this.#db.exec(`PRAGMA user_version = ${migration.version}`);
+      });
+    }
+  }
+
+  /** The number of migrations applied. */
+  schemaVersion(): number {
+    const row = this.#db.prepare("PRAGMA user_version").get() as { user_version: number };
+    return row.user_version;
+  }
+
+  /** A cached prepared statement. */
+  prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** Runs a statement, returning the number of changed rows. */
+  run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.prepare(sql).run(...params).changes);
+  }
+
+  /** The first row, or `undefined`. */
+  get<T = Row>(sql: string, ...params: SQLInputValue[]): T | undefined {
+    return this.prepare(sql).get(...params) as T | undefined;
+  }
+
+  /** Every row. */
+  all<T = Row>(sql: string, ...params: SQLInputValue[]): T[] {
+    return this.prepare(sql).all(...params) as T[];
+  }
+
+  /** Runs raw SQL (several statements, no parameters). */
+  exec(sql: string): void {
+    this.#db.exec(sql);
+  }
+
+  /**
+   * Runs `fn` in a transaction (`BEGIN IMMEDIATE`, so writers queue instead of failing
+   * later). Nested calls join the outer transaction.
+   */
+  transaction<T>(fn: () => T): T {
+    if (this.#depth > 0) {
+      this.#depth++;
+      try {
+        return fn();
+      } finally {
+        this.#depth--;
+      }
+    }
+    this.#db.exec("BEGIN IMMEDIATE");
+    this.#depth = 1;
+    try {
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    } finally {
+      this.#depth = 0;
+    }
+  }
+
+  /** A value of the `meta` table. */
+  meta(key: string): string | undefined {
+    return this.get<{ value: string }>("SELECT value FROM meta WHERE key = ?", key)?.value;
+  }
+
+  /** Sets a value of the `meta` table. */
+  setMeta(key: string, value: string): void {
+    this.run(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+
+  /** Closes the database. */
+  close(): void {
+    this.#statements.clear();
+    this.#db.close();
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Versioned schema migrations of the local index. `PRAGMA user_version` records how many
+ * have been applied; each runs once, in order, inside a transaction.
+ *
+ * @module
+ */
+
+/** One schema step. */
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+/** Every migration, in order. Never edit one that has shipped: add another. */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "history, sessions, pins, artifacts, blobs and sync state",
+    sql: `
+      CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      -- Every command known here: recorded on this node or imported from others.
+      -- segment_id: for this node's events, the segment that seals them (NULL until
+      -- sealed); for imported events, the segment they came from.
+      CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        duration_ms INTEGER,
+        exit_code INTEGER,
+        cwd TEXT,
+        cmd TEXT NOT NULL,
+        host TEXT,
+        segment_id TEXT,
+        UNIQUE (node_id, session_id, seq)
+      ) STRICT;
+      CREATE INDEX events_started ON events (started_at);
+      CREATE INDEX events_segment ON events (node_id, segment_id);
+      CREATE INDEX events_session ON events (session_id, seq);
+
+      CREATE VIRTUAL TABLE events_fts USING fts5 (
+        cmd, content = 'events', content_rowid = 'id', tokenize = 'trigram'
+      );
+      CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO events_fts (rowid, cmd) VALUES (new.id, new.cmd);
+      END;
+      CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+        INSERT INTO events_fts (events_fts, rowid, cmd) VALUES ('delete', old.id, old.cmd);
+      END;
+
+      CREATE TABLE sessions (
+        session_id TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        host TEXT,
+        shell TEXT,
+        segment_id TEXT
+      ) STRICT;
+      CREATE INDEX sessions_segment ON sessions (node_id, segment_id);
+
+      CREATE TABLE pins (
+        session_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        pinned_at INTEGER NOT NULL,
+        segment_id TEXT,
+        PRIMARY KEY (session_id, node_id)
+      ) STRICT;
+
+      CREATE TABLE artifacts (
+        artifact_id TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        blob_hash TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        segment_id TEXT
+      ) STRICT;
+      CREATE INDEX artifacts_session ON artifacts (session_id);
+      CREATE INDEX artifacts_sha ON artifacts (sha256);
+
+      -- Blob contents this node has: its own attachments and fetched ones.
+      CREATE TABLE blobs (
+        sha256 TEXT PRIMARY KEY,
+        blob_hash TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        uploaded INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      -- This node's segments: sealed (sha256 NULL), uploaded (sha256 set), published
+      -- (listed by a manifest that was written).
+      CREATE TABLE segments (
+        segment_id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        sha256 TEXT,
+        bytes INTEGER,
+        events INTEGER NOT NULL DEFAULT 0,
+        published INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      -- Every tombstone applied here; this node's own also carry upload state (sha256)
+      -- and whether a written manifest lists them.
+      CREATE TABLE tombstones (
+        tombstone_id TEXT PRIMARY KEY,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        start_ts INTEGER NOT NULL,
+        end_ts INTEGER NOT NULL,
+        node_id TEXT,
+        sha256 TEXT,
+        published INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      CREATE TABLE imported_segments (
+        segment_id TEXT PRIMARY KEY,
+        node_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE manifests_seen (
+        node_id TEXT PRIMARY KEY,
+        manifest_seq INTEGER NOT NULL,
+        etag TEXT,
+        created_at INTEGER NOT NULL,
+        host TEXT,
+        segments INTEGER NOT NULL,
+        tombstones INTEGER NOT NULL,
+        fetched_at INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE quarantine (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        node_id TEXT,
+        object_id TEXT,
+        category TEXT NOT NULL,
+        reason TEXT,
+        message TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_attempt INTEGER NOT NULL,
+        attempts INTEGER NOT NULL
+      ) STRICT;
+
+      CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        ok INTEGER,
+        counts TEXT NOT NULL DEFAULT '{}',
+        requests TEXT,
+        error_category TEXT,
+        error_message TEXT
+      ) STRICT;
+      CREATE INDEX runs_kind ON runs (kind, id);
+    `,
+  },
+];

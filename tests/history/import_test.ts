@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { importHistoryFile } from "../../src/history/import_file.ts";
+import { countEvents, findEvents } from "../../src/vault/events.ts";
+import { forget } from "../../src/vault/tombstones.ts";
+import { Vault } from "../../src/vault/vault.ts";
+import type { HxError } from "../../src/errors.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir({ prefix: "hx-import-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const zshLines = (from: number, to: number) =>
+  Array.from(
+    { length: to - from },
+    (_, i) => `: ${1700000000 + (from + i) * 10}:0;cmd number ${from + i}`,
+  );
+
+Deno.test("re-importing the same file adds nothing", () =>
+  withDir(async (dir) => {
+    const vault = Vault.open(":memory:");
+    const file = join(dir, ".zsh_history");
+    await Deno.writeTextFile(file, zshLines(0, 50).join("\n") + "\n");
+    const first = await importHistoryFile(vault, file);
+    assert.equal(first.shell, "zsh");
+    assert.equal(first.inserted, 50);
+    const again = await importHistoryFile(vault, file);
+    assert.deepEqual([again.inserted, again.duplicate], [0, 50]);
+    assert.equal(countEvents(vault.db), 50);
+  }));
+
+Deno.test("importing a backup, then the grown and front-trimmed current file stores each command once", () =>
+  withDir(async (dir) => {
+    const vault = Vault.open(":memory:");
+    const backup = join(dir, "backup.zsh_history");
+    const current = join(dir, ".zsh_history");
+    await Deno.writeTextFile(backup, zshLines(0, 60).join("\n") + "\n");
+    // HISTSIZE trimmed the first 20 lines, 30 new ones were added
+    await Deno.writeTextFile(current, zshLines(20, 90).join("\n") + "\n");
+    await importHistoryFile(vault, backup);
+    const second = await importHistoryFile(vault, current);
+    assert.equal(second.inserted, 30);
+    assert.equal(countEvents(vault.db), 90);
+  }));
+
+Deno.test("identical commands in the same second are all kept, and still deduplicated on re-import", () =>
+  withDir(async (dir) => {
+    const vault = Vault.open(":memory:");
+    const file = join(dir, "h.zsh");
+    await Deno.writeTextFile(file, ": 1700000000:0;ls\n: 1700000000:0;ls\n: 1700000000:0;ls\n");
+    assert.equal((await importHistoryFile(vault, file)).inserted, 3);
+    assert.equal((await importHistoryFile(vault, file)).inserted, 0);
+  }));
+
+Deno.test("bash history without timestamps: a grown file adds only the new commands", () =>
+  withDir(async (dir) => {
+    const vault = Vault.open(":memory:");
+    const file = join(dir, ".bash_history");
+    await Deno.writeTextFile(file, "ls\ncd /tmp\nls\n");
+    assert.equal((await importHistoryFile(vault, file)).inserted, 3);
+    await Deno.writeTextFile(file, "ls\ncd /tmp\nls\nmake\nls\n");
+    const grown = await importHistoryFile(vault, file);
+    assert.equal(grown.inserted, 2);
+    const cmds = findEvents(vault.db, { oldestFirst: true }).map((e) => e.cmd);
+    assert.deepEqual(cmds, ["ls", "cd /tmp", "ls", "make", "ls"]);
+  }));
+
+Deno.test("fish and bash files are detected by content when the name does not tell", () =>
+  withDir(async (dir) => {
+    const vault = Vault.open(":memory:");
+    const fish = join(dir, "one");
+    const bash = join(dir, "two");
+    await Deno.writeTextFile(fish, "- cmd: echo fish\n  when: 1700000000\n");
+    await Deno.writeTextFile(bash, "#1700000000\necho bash\n");
+    assert.equal((await importHistoryFile(vault, fish)).shell, "fish");
+    assert.equal((await importHistoryFile(vault, bash)).shell, "bash");
+    assert.equal(countEvents(vault.db), 2);
+  }));
+
+Deno.test("importing history that was forgotten does not bring it back", () =>
+  withDir(async (dir) => {
+    let now = 1700000000_000 + 1000 * 10_000;
+    const vault = Vault.open(":memory:", { now: () => now });
+    const file = join(dir, ".zsh_history");
+    await Deno.writeTextFile(file, zshLines(0, 10).join("\n") + "\n");
+    await importHistoryFile(vault, file);
+    forget(vault, { start: 1700000000_000 + 50_000, end: 1700000000_000 + 200_000 });
+    assert.equal(countEvents(vault.db), 5);
+    now += 1000;
+    const again = await importHistoryFile(vault, file);
+    assert.deepEqual([again.inserted, again.covered], [0, 5]);
+    assert.equal(findEvents(vault.db, { text: "number 7" }).length, 0);
+  }));
+
+Deno.test("importing a missing file fails with not_found", async () => {
+  const vault = Vault.open(":memory:");
+  await assert.rejects(
+    importHistoryFile(vault, "/nonexistent/.zsh_history"),
+    (e: HxError) => e.category === "not_found",
+  );
+});
