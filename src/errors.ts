@@ -33,6 +33,8 @@ export interface HxErrorOptions {
   cause?: unknown;
   /** Overrides the default retryability of the category. */
   retryable?: boolean;
+  /** What the user can do, when the category's generic hint does not fit. */
+  hint?: string;
 }
 
 const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCategory> = new Set([
@@ -40,6 +42,21 @@ const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCategory> = new Set([
   "timeout",
   "network",
 ]);
+
+const HINTS: Record<ErrorCategory, string> = {
+  auth: "check the credentials, the vault key or the passphrase",
+  not_found: "check the store URI and that the vault exists (hx sync init creates one)",
+  throttled: "the store is rate limiting; hx retried, try again in a minute",
+  timeout: "the store did not answer in time; check the network and try again",
+  network: "the store could not be reached; check the endpoint and the network",
+  precondition: "the store changed underneath; run the command again",
+  corrupt: "the object is damaged or not from this vault; it was quarantined (hx sync status)",
+  hash_mismatch: "the object differs from what its manifest declares; it was quarantined",
+  too_large: "the object exceeds the size bound; it was quarantined",
+  invalid_input: "check the arguments (hx help)",
+  no_space: "the disk or quota is full; free some space and run again",
+  unknown: "run again with --verbose for details",
+};
 
 /**
  * Base class of every error hx raises on purpose.
@@ -56,6 +73,8 @@ export class HxError extends Error {
   readonly category: ErrorCategory;
   /** Whether repeating the same operation may succeed. */
   readonly retryable: boolean;
+  /** What the user can do next. */
+  readonly hint: string;
 
   /**
    * @param category What kind of failure this is.
@@ -67,6 +86,7 @@ export class HxError extends Error {
     this.name = "HxError";
     this.category = category;
     this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(category);
+    this.hint = options.hint ?? HINTS[category];
   }
 }
 
@@ -148,21 +168,6 @@ export class IntegrityError extends HxError {
     this.reason = reason;
   }
 }
-
-const HINTS: Record<ErrorCategory, string> = {
-  auth: "check the credentials, the vault key or the passphrase",
-  not_found: "check the store URI and that the vault exists (hx sync init creates one)",
-  throttled: "the store is rate limiting; hx retried, try again in a minute",
-  timeout: "the store did not answer in time; check the network and try again",
-  network: "the store could not be reached; check the endpoint and the network",
-  precondition: "the store changed underneath; run the command again",
-  corrupt: "the object is damaged or not from this vault; it was quarantined (hx sync status)",
-  hash_mismatch: "the object differs from what its manifest declares; it was quarantined",
-  too_large: "the object exceeds the size bound; it was quarantined",
-  invalid_input: "check the arguments (hx help)",
-  no_space: "the disk or quota is full; free some space and run again",
-  unknown: "run again with --verbose for details",
-};
 
 /**
  * What a user can do about a failure of the given category, as a short phrase.

@@ -120,9 +120,10 @@ const CASES: Case[] = [
     }
     assert.deepEqual(await keysOf(store, "c/over/"), ["c/over/k"]);
   }],
-  ["stat() reports the size and the same etag as get()", async (store) => {
-    await store.putAtomic("c/stat/k", bytes(1234));
+  ["stat() reports the size and the same etag as get() and putAtomic()", async (store) => {
+    const put = await store.putAtomic("c/stat/k", bytes(1234));
     const info = await store.stat("c/stat/k");
+    if (put.etag !== undefined) assert.equal(put.etag, info?.etag);
     assert.equal(info?.key, "c/stat/k");
     assert.equal(info?.size, 1234);
     const got = await store.get("c/stat/k");

@@ -20,9 +20,15 @@ async function hkdfBits(
   return new Uint8Array(await crypto.subtle.deriveBits(params, ikm, bits));
 }
 
-async function checksumOf(raw: Uint8Array): Promise<string> {
-  const data = new Uint8Array([...utf8.encode("hx key export"), ...raw]);
+async function checksumOf(vaultHex: string, keyHex: string): Promise<string> {
+  const data = utf8.encode(`hx key export ${vaultHex} ${keyHex}`);
   return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", data)).subarray(0, 4));
+}
+
+/** A parsed key export string. */
+export interface KeyExport {
+  vaultId: string;
+  key: VaultKey;
 }
 
 /**
@@ -33,8 +39,9 @@ async function checksumOf(raw: Uint8Array): Promise<string> {
  * ```ts
  * import { VaultKey } from "./vault_key.ts";
  * const key = await VaultKey.generate();
- * const again = await VaultKey.fromExportString(key.exportString());
- * console.assert(again.keyId === key.keyId);
+ * const vaultId = crypto.randomUUID();
+ * const again = await VaultKey.fromExportString(await key.exportString(vaultId));
+ * console.assert(again.key.keyId === key.keyId && again.vaultId === vaultId);
  * ```
  */
 export class VaultKey {
@@ -97,34 +104,44 @@ export class VaultKey {
   }
 
   /**
-   * Parses a key export string (`hxk1_<64 hex>_<8 hex checksum>`), as printed by
-   * `hx sync key export`. Surrounding whitespace is ignored.
+   * Parses a key export string (`hxk1_<vault id>_<key>_<checksum>`, all hex), as printed
+   * by `hx sync key export`. Surrounding whitespace is ignored.
    *
    * @param text The export string.
-   * @returns The key.
+   * @returns The vault id and its key.
    * @throws {HxError} `invalid_input` when the string is malformed or its checksum is wrong.
    */
-  static async fromExportString(text: string): Promise<VaultKey> {
-    const match = /^hxk1_([0-9a-f]{64})_([0-9a-f]{8})$/.exec(text.trim());
+  static async fromExportString(text: string): Promise<KeyExport> {
+    const match = /^hxk1_([0-9a-f]{32})_([0-9a-f]{64})_([0-9a-f]{8})$/.exec(text.trim());
     if (match === null) {
       throw new HxError(
         "invalid_input",
         "Cannot read the vault key: it is not a key export string (hxk1_…, from hx sync key export)",
       );
     }
-    const raw = fromHex(match[1]!);
-    if (await checksumOf(raw) !== match[2]) {
+    const [, vaultHex, keyHex, sum] = match as unknown as [string, string, string, string];
+    if (await checksumOf(vaultHex, keyHex) !== sum) {
       throw new HxError(
         "invalid_input",
         "Cannot read the vault key: its checksum does not match (a character was mistyped?)",
       );
     }
-    return VaultKey.fromBytes(raw);
+    const vaultId = `${vaultHex.slice(0, 8)}-${vaultHex.slice(8, 12)}-${vaultHex.slice(12, 16)}-${
+      vaultHex.slice(16, 20)
+    }-${vaultHex.slice(20)}`;
+    return { vaultId, key: await VaultKey.fromBytes(fromHex(keyHex)) };
   }
 
-  /** The export string that {@linkcode VaultKey.fromExportString} reads. It is the secret. */
-  exportString(): Promise<string> {
-    return checksumOf(this.#raw).then((sum) => `${EXPORT_PREFIX}${toHex(this.#raw)}_${sum}`);
+  /**
+   * The export string that {@linkcode VaultKey.fromExportString} reads. It is the secret.
+   *
+   * @param vaultId The vault this key opens.
+   * @returns `hxk1_<vault id>_<key>_<checksum>`.
+   */
+  async exportString(vaultId: string): Promise<string> {
+    const vaultHex = vaultId.replaceAll("-", "");
+    const keyHex = toHex(this.#raw);
+    return `${EXPORT_PREFIX}${vaultHex}_${keyHex}_${await checksumOf(vaultHex, keyHex)}`;
   }
 
   /** The raw secret, for wrapping into a passphrase key slot. */

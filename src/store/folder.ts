@@ -28,6 +28,7 @@ import type {
   GetStreamOptions,
   ObjectInfo,
   PutOptions,
+  PutResult,
   StoreCapabilities,
   StreamResult,
   SyncStore,
@@ -166,7 +167,7 @@ export class FolderStore implements SyncStore {
     key: string,
     data: Uint8Array | ReadableStream<Uint8Array>,
     opts: PutOptions = {},
-  ): Promise<void> {
+  ): Promise<PutResult> {
     validateKey(key);
     const reserved = key.split("/").find(isIgnoredName);
     if (reserved !== undefined) {
@@ -190,6 +191,8 @@ export class FolderStore implements SyncStore {
         await Deno.rename(staging, path);
       }
       await syncDirectory(dir);
+      const etag = infoFromStat(key, await Deno.lstat(path)).etag;
+      return etag === undefined ? {} : { etag };
     } catch (err) {
       await Deno.remove(staging).catch(() => {});
       if (err instanceof StoreError || isAbort(err)) throw err;

@@ -14,6 +14,7 @@ import type {
   GetStreamOptions,
   ObjectInfo,
   PutOptions,
+  PutResult,
   StoreCapabilities,
   StreamResult,
   SyncStore,
@@ -100,7 +101,7 @@ export class MemoryStore implements SyncStore {
     key: string,
     data: Uint8Array | ReadableStream<Uint8Array>,
     opts: PutOptions = {},
-  ): Promise<void> {
+  ): Promise<PutResult> {
     validateKey(key);
     throwIfAborted(opts.signal, this.name);
     const bytes = data instanceof Uint8Array
@@ -110,12 +111,10 @@ export class MemoryStore implements SyncStore {
     if (opts.ifAbsent && this.#objects.has(key)) {
       throw new PreconditionError(key, { store: this.name });
     }
-    this.#objects.set(key, {
-      data: bytes,
-      etag: `"m${++this.#version}"`,
-      lastModified: new Date(),
-    });
+    const etag = `"m${++this.#version}"`;
+    this.#objects.set(key, { data: bytes, etag, lastModified: new Date() });
     opts.onProgress?.(bytes.byteLength, bytes.byteLength);
+    return { etag };
   }
 
   /** Size and etag of an object, or `null`. */

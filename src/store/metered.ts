@@ -13,6 +13,7 @@ import type {
   GetStreamOptions,
   ObjectInfo,
   PutOptions,
+  PutResult,
   StoreCapabilities,
   StreamResult,
   SyncStore,
@@ -160,10 +161,10 @@ class MeteredStore implements SyncStore {
     key: string,
     data: Uint8Array | ReadableStream<Uint8Array>,
     opts: PutOptions = {},
-  ): Promise<void> {
+  ): Promise<PutResult> {
     return this.#track("put", async () => {
       let written = 0;
-      await this.#inner.putAtomic(key, data, {
+      const result = await this.#inner.putAtomic(key, data, {
         ...opts,
         onProgress: (done, total) => {
           written = done;
@@ -172,6 +173,7 @@ class MeteredStore implements SyncStore {
       });
       if (data instanceof Uint8Array) written = data.byteLength;
       this.#meter.addBytes("written", written);
+      return result;
     });
   }
 

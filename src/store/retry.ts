@@ -14,6 +14,7 @@ import type {
   GetStreamOptions,
   ObjectInfo,
   PutOptions,
+  PutResult,
   StoreCapabilities,
   StreamResult,
   SyncStore,
@@ -175,7 +176,7 @@ class RetryStore implements SyncStore {
     key: string,
     data: Uint8Array | ReadableStream<Uint8Array>,
     opts: PutOptions = {},
-  ): Promise<void> {
+  ): Promise<PutResult> {
     if (!(data instanceof Uint8Array)) return this.#inner.putAtomic(key, data, opts);
     return this.#run("put", key, opts.signal, () => this.#inner.putAtomic(key, data, opts));
   }

@@ -72,6 +72,12 @@ export interface PutOptions extends CallOptions {
   onProgress?: (done: number, total?: number) => void;
 }
 
+/** What {@linkcode SyncStore.putAtomic} reports about the object it published. */
+export interface PutResult {
+  /** The new object's etag, if the backend has one. */
+  etag?: string;
+}
+
 /** What a backend can do, declared as data so callers never test for a class. */
 export interface StoreCapabilities {
   /** Overwriting an existing key replaces it atomically (readers see old or new). */
@@ -119,7 +125,7 @@ export interface SyncStore {
     key: string,
     data: Uint8Array | ReadableStream<Uint8Array>,
     opts?: PutOptions,
-  ): Promise<void>;
+  ): Promise<PutResult>;
   /** Size and etag of the object, or `null` if absent. */
   stat(key: string, opts?: CallOptions): Promise<ObjectInfo | null>;
   /** Remove the object; succeeds if it is already absent. */

@@ -119,13 +119,17 @@ export const MIGRATIONS: readonly Migration[] = [
         published INTEGER NOT NULL DEFAULT 0
       ) STRICT;
 
+      -- Segments of any node imported here, as their manifest declared them.
       CREATE TABLE imported_segments (
         segment_id TEXT PRIMARY KEY,
         node_id TEXT NOT NULL,
         sha256 TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
         events INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
         imported_at INTEGER NOT NULL
       ) STRICT;
+      CREATE INDEX imported_segments_node ON imported_segments (node_id);
 
       CREATE TABLE manifests_seen (
         node_id TEXT PRIMARY KEY,
@@ -148,7 +152,8 @@ export const MIGRATIONS: readonly Migration[] = [
         message TEXT NOT NULL,
         first_seen INTEGER NOT NULL,
         last_attempt INTEGER NOT NULL,
-        attempts INTEGER NOT NULL
+        attempts INTEGER NOT NULL,
+        expected_sha256 TEXT
       ) STRICT;
 
       CREATE TABLE runs (

@@ -1,0 +1,30 @@
+// Private helper: bounded concurrency.
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight, in item order of start.
+ * Rejects with the first failure after the calls in flight settle; no new calls start
+ * after a failure.
+ */
+export async function forEachConcurrent<T>(
+  items: Iterable<T>,
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  const iterator = items[Symbol.iterator]();
+  let index = 0;
+  let failure: { error: unknown } | null = null;
+  const worker = async () => {
+    while (failure === null) {
+      const next = iterator.next();
+      if (next.done) return;
+      const i = index++;
+      try {
+        await fn(next.value, i);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
+  if (failure !== null) throw (failure as { error: unknown }).error;
+}

@@ -1,0 +1,67 @@
+/**
+ * Recording one command into the local index: what the shell hook runs after every
+ * command. It touches only SQLite, never the network.
+ *
+ * @module
+ */
+
+import type { EventRecord } from "../object/payloads.ts";
+import { insertEvents, insertSession } from "../vault/events.ts";
+import type { Vault } from "../vault/vault.ts";
+
+/** One finished command as the shell reports it. */
+export interface RecordInput {
+  cmd: string;
+  /** The shell session's id. */
+  session_id: string;
+  /** Position in the session; default: one after the session's last. */
+  seq?: number;
+  /** When it started (ms). */
+  started_at: number;
+  /** When it ended (ms); default: now. */
+  ended_at?: number | null;
+  exit_code?: number | null;
+  cwd?: string | null;
+  /** The shell's name, recorded with a new session. */
+  shell?: string | null;
+}
+
+/**
+ * Records a command, unless a tombstone covers its time (then it is dropped).
+ *
+ * @param vault This device's index.
+ * @param input The command.
+ * @returns Whether it was stored (`false` for a duplicate or a forgotten time).
+ */
+export function recordEvent(vault: Vault, input: RecordInput): boolean {
+  const db = vault.db;
+  return db.transaction(() => {
+    insertSession(db, {
+      session_id: input.session_id,
+      node_id: vault.nodeId,
+      started_at: input.started_at,
+      host: vault.host,
+      shell: input.shell ?? null,
+    }, null);
+    const seq = input.seq ??
+      (db.get<{ n: number | null }>(
+          "SELECT max(seq) AS n FROM events WHERE node_id = ? AND session_id = ?",
+          vault.nodeId,
+          input.session_id,
+        )?.n ?? 0) + 1;
+    const ended = input.ended_at === undefined ? vault.now() : input.ended_at;
+    const event: EventRecord = {
+      node_id: vault.nodeId,
+      session_id: input.session_id,
+      seq,
+      started_at: input.started_at,
+      ended_at: ended,
+      duration_ms: ended === null ? null : Math.max(0, ended - input.started_at),
+      exit_code: input.exit_code ?? null,
+      cwd: input.cwd ?? null,
+      cmd: input.cmd,
+      host: vault.host,
+    };
+    return insertEvents(db, [event], null).inserted === 1;
+  });
+}

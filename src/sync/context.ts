@@ -1,0 +1,82 @@
+/**
+ * Everything a sync run needs: the index, the configuration, the store (metered and
+ * retrying) and the vault key.
+ *
+ * @module
+ */
+
+import { VaultKey } from "../crypto/vault_key.ts";
+import { HxError } from "../errors.ts";
+import { Meter } from "../store/metered.ts";
+import { openStore, type OpenStoreOptions } from "../store/open.ts";
+import type { SyncStore } from "../store/types.ts";
+import type { HxHome, SyncConfig } from "../vault/home.ts";
+import type { Vault } from "../vault/vault.ts";
+
+/** An open sync session of one device. */
+export interface SyncContext {
+  home: HxHome;
+  vault: Vault;
+  config: SyncConfig;
+  vaultId: string;
+  store: SyncStore;
+  /** `null` for an unencrypted vault. */
+  key: VaultKey | null;
+  /** Counts the requests of this session. */
+  meter: Meter;
+}
+
+/**
+ * Reads this device's sync configuration and key, failing clearly when sync is not set
+ * up. Touches nothing on disk.
+ *
+ * @param home The data directory.
+ * @returns The configuration and the key (`null` for unencrypted vaults).
+ */
+export async function loadSyncSetup(
+  home: HxHome,
+): Promise<{ config: SyncConfig; key: VaultKey | null }> {
+  const config = await home.readConfig();
+  if (config === null) {
+    throw new HxError("precondition", "Cannot sync: this device is not set up for sync", {
+      hint: "run hx sync init --store URI, or hx sync join --store URI --key KEY",
+    });
+  }
+  if (!config.encrypted) return { config, key: null };
+  const exported = await home.readKey(config.vault_id);
+  if (exported === null) {
+    throw new HxError(
+      "auth",
+      `Cannot sync: the vault key is missing (${home.keyPath(config.vault_id)})`,
+      {
+        hint: "run hx sync join again with --key from another device",
+      },
+    );
+  }
+  const { vaultId, key } = await VaultKey.fromExportString(exported);
+  if (vaultId !== config.vault_id) {
+    throw new HxError("auth", `Cannot sync: the stored key is for vault ${vaultId}`, {
+      hint: "run hx sync join again with --key from another device",
+    });
+  }
+  return { config, key };
+}
+
+/**
+ * Opens a sync session.
+ *
+ * @param home The data directory.
+ * @param vault The open index.
+ * @param storeOptions Environment, `fetch` and retry policy for the store.
+ * @returns The session; close its store when done.
+ */
+export async function openSyncContext(
+  home: HxHome,
+  vault: Vault,
+  storeOptions: OpenStoreOptions = {},
+): Promise<SyncContext> {
+  const { config, key } = await loadSyncSetup(home);
+  const meter = storeOptions.meter ?? new Meter();
+  const store = await openStore(config.store, { ...storeOptions, meter });
+  return { home, vault, config, vaultId: config.vault_id, store, key, meter };
+}

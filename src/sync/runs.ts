@@ -1,0 +1,118 @@
+/**
+ * Run records: every push and pull with its counts by outcome, request counts and last
+ * error, for `hx sync status`.
+ *
+ * @module
+ */
+
+import { categoryOf, type ErrorCategory, HxError, messageOf } from "../errors.ts";
+import type { RequestCounts } from "../store/metered.ts";
+import type { Db } from "../vault/db.ts";
+
+/** Kinds of recorded run. */
+export type RunKind = "push" | "pull";
+
+/** One recorded run. */
+export interface RunRecord {
+  id: number;
+  kind: RunKind;
+  started_at: number;
+  ended_at: number | null;
+  ok: boolean | null;
+  counts: Record<string, unknown>;
+  requests: RequestCounts | null;
+  error_category: ErrorCategory | null;
+  error_message: string | null;
+  error_hint: string | null;
+}
+
+const KEEP = 500;
+
+/** Starts a run record. */
+export function startRun(db: Db, kind: RunKind, now: number): number {
+  db.run("INSERT INTO runs (kind, started_at) VALUES (?, ?)", kind, now);
+  const id = db.get<{ id: number }>("SELECT last_insert_rowid() AS id")!.id;
+  db.run("DELETE FROM runs WHERE kind = ? AND id <= ?", kind, id - KEEP);
+  return id;
+}
+
+/** What a finished run reports. */
+export interface RunOutcome {
+  counts: object;
+  requests: RequestCounts;
+  /** The failure that ended the run, or the last per-object failure of a successful one. */
+  error?: unknown;
+  /** Whether the run completed. */
+  ok: boolean;
+}
+
+/** Finishes a run record. */
+export function finishRun(db: Db, id: number, outcome: RunOutcome, now: number): void {
+  const err = outcome.error;
+  const message = err === undefined ? null : messageOf(err);
+  const hint = err instanceof HxError ? err.hint : null;
+  db.run(
+    `UPDATE runs SET ended_at = ?, ok = ?, counts = ?, requests = ?, error_category = ?,
+       error_message = ? WHERE id = ?`,
+    now,
+    outcome.ok ? 1 : 0,
+    JSON.stringify(outcome.counts),
+    JSON.stringify(outcome.requests),
+    err === undefined ? null : categoryOf(err),
+    message === null ? null : JSON.stringify({ message, hint }),
+    id,
+  );
+}
+
+interface RawRun {
+  id: number;
+  kind: RunKind;
+  started_at: number;
+  ended_at: number | null;
+  ok: number | null;
+  counts: string;
+  requests: string | null;
+  error_category: ErrorCategory | null;
+  error_message: string | null;
+}
+
+function decode(raw: RawRun): RunRecord {
+  const error = raw.error_message === null
+    ? null
+    : JSON.parse(raw.error_message) as { message: string; hint: string | null };
+  return {
+    id: raw.id,
+    kind: raw.kind,
+    started_at: raw.started_at,
+    ended_at: raw.ended_at,
+    ok: raw.ok === null ? null : raw.ok === 1,
+    counts: JSON.parse(raw.counts),
+    requests: raw.requests === null ? null : JSON.parse(raw.requests),
+    error_category: raw.error_category,
+    error_message: error?.message ?? null,
+    error_hint: error?.hint ?? null,
+  };
+}
+
+/** The latest run of a kind, or `null`. */
+export function lastRun(db: Db, kind: RunKind): RunRecord | null {
+  const raw = db.get<RawRun>("SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT 1", kind);
+  return raw === undefined ? null : decode(raw);
+}
+
+/** The latest successful run of a kind, or `null`. */
+export function lastSuccessfulRun(db: Db, kind: RunKind): RunRecord | null {
+  const raw = db.get<RawRun>(
+    "SELECT * FROM runs WHERE kind = ? AND ok = 1 ORDER BY id DESC LIMIT 1",
+    kind,
+  );
+  return raw === undefined ? null : decode(raw);
+}
+
+/** The latest run that failed or recorded an error, or `null`. */
+export function lastError(db: Db): RunRecord | null {
+  const raw = db.get<RawRun>(
+    "SELECT * FROM runs WHERE error_category IS NOT NULL ORDER BY id DESC LIMIT 1",
+  );
+  return raw === undefined ? null : decode(raw);
+}

@@ -1,0 +1,165 @@
+/**
+ * The data directory of one device (`HX_HOME`): the index, the sync configuration, the
+ * vault key, cached blobs and the sync lock. The configuration and key live outside the
+ * index, so deleting the index and pulling again rebuilds history.
+ *
+ * @module
+ */
+
+import { dirname, join } from "node:path";
+import { HxError } from "../errors.ts";
+
+/** What `hx sync init` or `join` wrote: which store and vault this device syncs with. */
+export interface SyncConfig {
+  /** The store URI as given (may hold credentials: the file is private). */
+  store: string;
+  vault_id: string;
+  /** Whether the vault encrypts objects (`false` only for `--no-encrypt` vaults). */
+  encrypted: boolean;
+  /** When this device was set up (ms). */
+  joined_at: number;
+  /** Minutes between automatic syncs after `hx record`; 0 turns auto-sync off. */
+  auto_sync_minutes?: number;
+}
+
+/**
+ * Where hx keeps a device's data: `$HX_HOME`, else `$XDG_DATA_HOME/hx`, else
+ * `~/.local/share/hx` (`%LOCALAPPDATA%\hx` on Windows).
+ *
+ * @param getEnv Reads an environment variable.
+ * @returns The directory path.
+ * @throws {HxError} `invalid_input` when no home directory can be found.
+ */
+export function defaultHomePath(
+  getEnv: (name: string) => string | undefined = Deno.env.get,
+): string {
+  const explicit = getEnv("HX_HOME");
+  if (explicit) return explicit;
+  if (Deno.build.os === "windows") {
+    const local = getEnv("LOCALAPPDATA");
+    if (local) return join(local, "hx");
+  }
+  const xdg = getEnv("XDG_DATA_HOME");
+  if (xdg) return join(xdg, "hx");
+  const home = getEnv("HOME") ?? getEnv("USERPROFILE");
+  if (!home) {
+    throw new HxError("invalid_input", "Cannot find the data directory: set HX_HOME or HOME");
+  }
+  return join(home, ".local", "share", "hx");
+}
+
+/**
+ * One device's data directory.
+ *
+ * @example
+ * ```ts
+ * import { HxHome } from "./home.ts";
+ * const home = new HxHome(await Deno.makeTempDir());
+ * console.assert((await home.readConfig()) === null);
+ * ```
+ */
+export class HxHome {
+  /** The directory. */
+  readonly path: string;
+
+  /** @param path The data directory (created on first write). */
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** The index database. */
+  get dbPath(): string {
+    return join(this.path, "hx.db");
+  }
+
+  /** The sync configuration. */
+  get configPath(): string {
+    return join(this.path, "sync.json");
+  }
+
+  /** The lock that keeps sync runs from overlapping. */
+  get lockPath(): string {
+    return join(this.path, "sync.lock");
+  }
+
+  /** Cached blob contents, by plaintext SHA-256. */
+  get blobsDir(): string {
+    return join(this.path, "blobs");
+  }
+
+  /** The file holding a vault's key export string. */
+  keyPath(vaultId: string): string {
+    return join(this.path, "keys", `${vaultId}.key`);
+  }
+
+  /** Creates the directory (private to the user) if needed. */
+  async ensure(): Promise<void> {
+    await Deno.mkdir(this.path, { recursive: true, mode: 0o700 });
+  }
+
+  /** The sync configuration, or `null` before `hx sync init`/`join`. */
+  async readConfig(): Promise<SyncConfig | null> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.configPath);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+    try {
+      const value = JSON.parse(text) as SyncConfig;
+      if (typeof value.store !== "string" || typeof value.vault_id !== "string") throw new Error();
+      return value;
+    } catch {
+      throw new HxError(
+        "corrupt",
+        `Cannot read ${this.configPath}: it is not valid (remove it and run hx sync join again)`,
+      );
+    }
+  }
+
+  /** Writes the sync configuration atomically, private to the user. */
+  async writeConfig(config: SyncConfig): Promise<void> {
+    await writePrivate(this.configPath, JSON.stringify(config, null, 2) + "\n");
+  }
+
+  /** Removes the sync configuration (used to undo a half-finished setup). */
+  async removeConfig(): Promise<void> {
+    await Deno.remove(this.configPath).catch(() => {});
+  }
+
+  /** The stored key export string of a vault, or `null`. */
+  async readKey(vaultId: string): Promise<string | null> {
+    try {
+      return (await Deno.readTextFile(this.keyPath(vaultId))).trim();
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+  }
+
+  /** Stores a vault's key export string with mode 0600. */
+  async writeKey(vaultId: string, exported: string): Promise<void> {
+    await Deno.mkdir(join(this.path, "keys"), { recursive: true, mode: 0o700 });
+    await writePrivate(this.keyPath(vaultId), exported + "\n");
+  }
+}
+
+/** Writes a file readable only by the user: temp file (0600), fsync, rename. */
+async function writePrivate(path: string, text: string): Promise<void> {
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  try {
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
+    try {
+      await file.write(new TextEncoder().encode(text));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { Clock, Device, tempFolderStore } from "./device.ts";
+
+Deno.test("two devices that recorded offline converge after push/pull in every order, with no duplicates", async () => {
+  const orders = [
+    ["a.push", "b.push", "a.pull", "b.pull"],
+    ["a.push", "a.pull", "b.push", "b.pull", "a.pull"],
+    ["b.push", "a.pull", "a.push", "b.pull"],
+    ["a.pull", "b.pull", "a.push", "b.push", "b.pull", "a.pull"],
+  ];
+  for (const order of orders) {
+    const store = await tempFolderStore();
+    const clock = new Clock();
+    const a = await Device.create("a", clock);
+    const b = await Device.create("b", clock);
+    try {
+      const key = await a.init(store.uri);
+      await b.join(store.uri, key);
+      for (let i = 0; i < 5; i++) a.record(`a-cmd ${i}`);
+      for (let i = 0; i < 7; i++) b.record(`b-cmd ${i}`);
+      for (const step of order) {
+        const [who, op] = step.split(".") as ["a" | "b", "push" | "pull"];
+        await ({ a, b })[who][op]();
+      }
+      // whatever the order, one more round completes it
+      await a.push();
+      await b.push();
+      await a.pull();
+      await b.pull();
+      assert.equal(a.state().length, 12, order.join(","));
+      assert.deepEqual(a.state(), b.state(), order.join(","));
+      // and more rounds change nothing
+      await a.pull();
+      await b.push();
+      assert.deepEqual(a.state(), b.state());
+      assert.equal(b.state().length, 12);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+      await store.dispose();
+    }
+  }
+});
+
+Deno.test("a third device joining later gets the same state, and deleting its index rebuilds it", async () => {
+  const store = await tempFolderStore();
+  const clock = new Clock();
+  const a = await Device.create("a", clock);
+  const b = await Device.create("b", clock);
+  const c = await Device.create("c", clock);
+  try {
+    const key = await a.init(store.uri);
+    await b.join(store.uri, key);
+    a.record("make build");
+    b.record("cargo test");
+    await a.push();
+    await b.push();
+    await a.pull();
+    await c.join(store.uri, key);
+    await c.pull();
+    assert.deepEqual(c.state(), a.state());
+    assert.equal(c.state().length, 2);
+    const before = c.state();
+    await c.resetIndex();
+    assert.deepEqual(c.state(), []);
+    await c.pull();
+    assert.deepEqual(c.state(), before);
+  } finally {
+    for (const d of [a, b, c]) await d.dispose();
+    await store.dispose();
+  }
+});
+
+Deno.test("forget on one device removes the window everywhere, and later pushes cannot bring it back", async () => {
+  const store = await tempFolderStore();
+  const clock = new Clock();
+  const a = await Device.create("a", clock);
+  const b = await Device.create("b", clock);
+  try {
+    const key = await a.init(store.uri);
+    await b.join(store.uri, key);
+    const t0 = clock.now;
+    a.record("export SECRET=1");
+    b.record("echo secret-on-b");
+    const t1 = clock.tick();
+    a.record("after");
+    await a.push();
+    await b.push();
+    await a.pull();
+    await b.pull();
+    assert.equal(a.state().length, 3);
+    // b recorded more inside the window, offline, before hearing of the tombstone
+    b.record("late secret", { at: t0 + 500 });
+    a.forget(t0, t1 - 1);
+    assert.deepEqual(a.commands(), ["after"]);
+    await b.push(); // pushes the late event before pulling the tombstone
+    await a.push();
+    await b.pull();
+    await a.pull();
+    assert.deepEqual(a.commands(), ["after"]);
+    assert.deepEqual(b.commands(), ["after"]);
+    // a fresh device gets the same
+    const c = await Device.create("c", clock);
+    try {
+      await c.join(store.uri, key);
+      await c.pull();
+      assert.deepEqual(c.commands(), ["after"]);
+    } finally {
+      await c.dispose();
+    }
+  } finally {
+    await a.dispose();
+    await b.dispose();
+    await store.dispose();
+  }
+});
