@@ -6,6 +6,7 @@
  */
 
 import { VaultKey } from "../crypto/vault_key.ts";
+import { checkKey, readDescriptor } from "./descriptor.ts";
 import { HxError } from "../errors.ts";
 import { Meter } from "../store/metered.ts";
 import { openStore, type OpenStoreOptions } from "../store/open.ts";
@@ -79,4 +80,27 @@ export async function openSyncContext(
   const meter = storeOptions.meter ?? new Meter();
   const store = await openStore(config.store, { ...storeOptions, meter });
   return { home, vault, config, vaultId: config.vault_id, store, key, meter };
+}
+
+/**
+ * Checks once per key that this device's key is the vault's (against the descriptor's key
+ * check), so a wrong key is named before anything is imported or pushed, not met as one
+ * decrypt failure per object. The result is remembered by key fingerprint, so later runs
+ * make no request for it.
+ *
+ * @param ctx The sync session.
+ * @throws {KeyMismatchError} When the key is not the vault's.
+ */
+export async function verifyKey(ctx: SyncContext): Promise<void> {
+  if (ctx.key === null) return;
+  const db = ctx.vault.db;
+  if (db.meta("verified_key_id") === ctx.key.keyId) return;
+  const descriptor = await readDescriptor(ctx.store, ctx.vaultId);
+  if (!descriptor.encrypted) {
+    throw new HxError("corrupt", `Cannot sync: vault ${ctx.vaultId} says it is not encrypted`, {
+      hint: "the descriptor was replaced; check the store",
+    });
+  }
+  await checkKey(descriptor, ctx.key);
+  db.setMeta("verified_key_id", ctx.key.keyId);
 }

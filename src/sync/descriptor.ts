@@ -7,7 +7,11 @@
 
 import { utf8 } from "../_encoding.ts";
 import { UUID_RE } from "../_ids.ts";
-import { IntegrityError } from "../errors.ts";
+import type { VaultKey } from "../crypto/vault_key.ts";
+import { HxError, IntegrityError, KeyMismatchError } from "../errors.ts";
+import { descriptorKey } from "../object/keys.ts";
+import { NotFoundError } from "../store/errors.ts";
+import type { SyncStore } from "../store/types.ts";
 import { decodeFrame, encodeFrame } from "../object/frame.ts";
 import { FORMAT_VERSION, MAGIC, type ObjectHeader } from "../object/header.ts";
 import { parseJson } from "../object/payloads.ts";
@@ -82,4 +86,57 @@ export function decodeDescriptor(bytes: Uint8Array, vaultId: string): VaultDescr
     key_id: d.encrypted ? d.key_id! : null,
     key_check: d.encrypted ? d.key_check! : null,
   };
+}
+
+const MAX_DESCRIPTOR_BYTES = 64 * 1024;
+
+/**
+ * Fetches and validates the descriptor of a vault.
+ *
+ * @param store The store.
+ * @param vaultId The vault.
+ * @returns The descriptor.
+ * @throws {HxError} `not_found` when the store holds no such vault.
+ */
+export async function readDescriptor(store: SyncStore, vaultId: string): Promise<VaultDescriptor> {
+  let got;
+  try {
+    got = await store.get(descriptorKey(vaultId), { maxBytes: MAX_DESCRIPTOR_BYTES });
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new HxError(
+        "not_found",
+        `Cannot open vault ${vaultId}: it does not exist at ${store.name}`,
+        {
+          hint: "check the store URI, or create a vault there with hx sync init",
+          cause: err,
+        },
+      );
+    }
+    throw err;
+  }
+  if (got === "not-modified") throw new Error("unreachable: no condition was sent");
+  return decodeDescriptor(got.data, vaultId);
+}
+
+/**
+ * Throws unless `key` is the key the descriptor's key check proves.
+ *
+ * @param descriptor The vault descriptor.
+ * @param key The key to check.
+ * @throws {KeyMismatchError} Naming both fingerprints.
+ */
+export async function checkKey(descriptor: VaultDescriptor, key: VaultKey): Promise<void> {
+  if (
+    key.keyId !== descriptor.key_id ||
+    await key.keyCheck(descriptor.vault_id) !== descriptor.key_check
+  ) {
+    throw new KeyMismatchError(
+      `Cannot open vault ${descriptor.vault_id}: the key here (${key.keyId}) is not its key (${descriptor.key_id})`,
+      {
+        hint:
+          "export the key again with hx sync key export on a device of this vault, then hx sync join",
+      },
+    );
+  }
 }

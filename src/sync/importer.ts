@@ -87,10 +87,11 @@ export async function fetchVerified(
 export async function readSegment(
   ctx: SyncContext,
   seg: DeclaredSegment,
-  signal?: AbortSignal,
+  opts: { signal?: AbortSignal; maxObjectBytes?: number } = {},
 ): Promise<SegmentPayload> {
   const key = segmentKey(ctx.vaultId, seg.node_id, seg.segment_id);
-  const bytes = await fetchVerified(ctx, key, seg.sha256, MAX_OBJECT_BYTES, signal);
+  const max = opts.maxObjectBytes ?? MAX_OBJECT_BYTES;
+  const bytes = await fetchVerified(ctx, key, seg.sha256, max, opts.signal);
   const { payload } = await openObject(bytes, {
     key: ctx.key,
     expect: {

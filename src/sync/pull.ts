@@ -19,7 +19,7 @@ import {
 } from "../object/keys.ts";
 import { type ManifestPayload, parseManifest } from "../object/payloads.ts";
 import type { ObjectInfo } from "../store/types.ts";
-import type { SyncContext } from "./context.ts";
+import { type SyncContext, verifyKey } from "./context.ts";
 import {
   type DeclaredSegment,
   type DeclaredTombstone,
@@ -44,6 +44,8 @@ export interface PullOptions {
   scan?: boolean;
   /** Told about progress through the objects to fetch. */
   onProgress?: (done: number, total: number) => void;
+  /** Largest stored object fetched (default {@linkcode MAX_OBJECT_BYTES}). */
+  maxObjectBytes?: number;
 }
 
 /** What a pull did. */
@@ -137,7 +139,7 @@ class PullRun {
       const target: QuarantineTarget = { key: info.key, kind: "manifest", node_id: node };
       try {
         const got = await ctx.store.get(info.key, {
-          maxBytes: MAX_OBJECT_BYTES,
+          maxBytes: this.#opts.maxObjectBytes ?? MAX_OBJECT_BYTES,
           ...(seen?.etag == null ? {} : { ifNoneMatch: seen.etag }),
           ...(this.#opts.signal === undefined ? {} : { signal: this.#opts.signal }),
         });
@@ -218,7 +220,7 @@ class PullRun {
     await forEachConcurrent(wantSegments, this.#limit, async (s) => {
       const key = `${objectsPrefix(ctx.vaultId)}segments/${s.node_id}/${s.segment_id}.hxseg`;
       try {
-        const payload = await readSegment(ctx, s, this.#opts.signal);
+        const payload = await readSegment(ctx, s, this.#opts);
         const sha = s.sha256 ?? "0".repeat(64);
         const counts = importSegment(ctx, s, payload, sha);
         this.counts.segments.imported++;
@@ -389,6 +391,7 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
     return result;
   };
   try {
+    await verifyKey(ctx);
     if (opts.scan) {
       await run.scan();
     } else {

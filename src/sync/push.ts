@@ -22,9 +22,10 @@ import {
 import type { RequestCounts } from "../store/metered.ts";
 import type { Db } from "../vault/db.ts";
 import type { Vault } from "../vault/vault.ts";
-import type { SyncContext } from "./context.ts";
+import { type SyncContext, verifyKey } from "./context.ts";
 import { DEFAULT_CONCURRENCY, SEGMENT_MAX_BYTES, SEGMENT_MAX_EVENTS } from "./limits.ts";
 import { reconcileOwnManifest } from "./pull.ts";
+import { release } from "./quarantine.ts";
 import { finishRun, startRun } from "./runs.ts";
 
 /** Options of {@linkcode push}. */
@@ -190,6 +191,7 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     };
   };
   try {
+    await verifyKey(ctx);
     counts.sealed = sealPending(ctx.vault, {
       ...(opts.maxSegmentEvents === undefined ? {} : { maxEvents: opts.maxSegmentEvents }),
       ...(opts.maxSegmentBytes === undefined ? {} : { maxBytes: opts.maxSegmentBytes }),
@@ -346,6 +348,7 @@ async function publishManifest(ctx: SyncContext, opts: PushOptions): Promise<num
     opts.signal === undefined ? {} : { signal: opts.signal },
   );
   db.transaction(() => {
+    release(db, manifestKey(ctx.vaultId, node));
     db.run("UPDATE segments SET published = 1 WHERE sha256 IS NOT NULL AND published = 0");
     db.run(
       "UPDATE tombstones SET published = 1 WHERE created_by = ? AND sha256 IS NOT NULL AND published = 0",

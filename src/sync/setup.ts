@@ -11,14 +11,13 @@ import { createKeySlot, openKeySlot } from "../crypto/key_slot.ts";
 import { VaultKey } from "../crypto/vault_key.ts";
 import { HxError, IntegrityError, KeyMismatchError } from "../errors.ts";
 import { descriptorKey, keySlotKey, keySlotsPrefix } from "../object/keys.ts";
-import { NotFoundError } from "../store/errors.ts";
 import { openStore, type OpenStoreOptions } from "../store/open.ts";
 import type { SyncStore } from "../store/types.ts";
 import { redactStoreUri } from "../store/uri.ts";
 import type { HxHome, SyncConfig } from "../vault/home.ts";
-import { decodeDescriptor, encodeDescriptor, type VaultDescriptor } from "./descriptor.ts";
+import { checkKey, encodeDescriptor, readDescriptor, type VaultDescriptor } from "./descriptor.ts";
 
-const MAX_SMALL_OBJECT = 1024 * 1024;
+const MAX_SMALL_OBJECT = 1024 * 1024; // key slots
 
 /** Options shared by init and join. */
 export interface SetupOptions {
@@ -127,23 +126,6 @@ export async function discoverVaults(store: SyncStore): Promise<string[]> {
   return [...ids].sort();
 }
 
-async function readDescriptor(store: SyncStore, vaultId: string): Promise<VaultDescriptor> {
-  let got;
-  try {
-    got = await store.get(descriptorKey(vaultId), { maxBytes: MAX_SMALL_OBJECT });
-  } catch (err) {
-    if (err instanceof NotFoundError) {
-      throw new HxError("not_found", `Cannot join: there is no vault ${vaultId} at ${store.name}`, {
-        hint: "check the store URI, or create a vault there with hx sync init",
-        cause: err,
-      });
-    }
-    throw err;
-  }
-  if (got === "not-modified") throw new Error("unreachable: no condition was sent");
-  return decodeDescriptor(got.data, vaultId);
-}
-
 async function unlockWithPassphrase(
   store: SyncStore,
   vaultId: string,
@@ -237,11 +219,7 @@ export async function joinVault(home: HxHome, opts: JoinOptions): Promise<{ vaul
         }
         key = await unlockWithPassphrase(store, vaultId, opts.passphrase);
       }
-      if (key.keyId !== descriptor.key_id || await key.keyCheck(vaultId) !== descriptor.key_check) {
-        throw new KeyMismatchError(`Cannot join: the key does not unlock vault ${vaultId}`, {
-          hint: "export the key again with hx sync key export on a device of this vault",
-        });
-      }
+      await checkKey(descriptor, key);
     }
     const config: SyncConfig = {
       store: opts.store,

@@ -109,6 +109,12 @@ export class Device {
     return findEvents(this.vault.db, { limit: 1_000_000, oldestFirst: true }).map((e) => e.cmd);
   }
 
+  /** Closes and reopens the index, as a new process would. */
+  reopen(): void {
+    this.vault.close();
+    this.vault = Vault.open(this.home.dbPath, { now: this.clock.read, host: this.name });
+  }
+
   /** Deletes the index and opens a fresh one (a new node identity). */
   async resetIndex(): Promise<void> {
     this.vault.close();
