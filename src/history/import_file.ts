@@ -21,6 +21,7 @@ import { parseBash } from "./parse_bash.ts";
 import { parseFish } from "./parse_fish.ts";
 import { parseZsh } from "./parse_zsh.ts";
 import type { ParsedCommand, Shell } from "./parsed_command.ts";
+import { scrubSecrets } from "./scrub.ts";
 
 /** What an import did. */
 export interface ImportResult extends InsertCounts {
@@ -97,7 +98,7 @@ export function importCommands(
       duration_ms: c.duration_ms,
       exit_code: null,
       cwd: null,
-      cmd: c.cmd,
+      cmd: scrubSecrets(c.cmd),
       host: vault.host,
     });
   });
@@ -115,25 +116,31 @@ export function importCommands(
   });
 }
 
+/** A history file read and parsed, not yet imported. */
+export interface HistoryFile {
+  shell: Shell;
+  commands: ParsedCommand[];
+  /** The file's modification time (ms): the time given to commands without one. */
+  mtime: number;
+}
+
 /**
- * Imports a history file.
+ * Reads and parses a history file, touching nothing else.
  *
- * @param vault This device's index.
  * @param path The file.
  * @param opts The shell, when it should not be guessed.
- * @returns What was imported.
- * @throws {HxError} `not_found` when the file does not exist.
+ * @returns The parsed commands.
+ * @throws {HxError} `not_found`, `auth` or `invalid_input` when the file cannot be read.
  */
-export async function importHistoryFile(
-  vault: Vault,
+export async function readHistoryFile(
   path: string,
   opts: { shell?: Shell } = {},
-): Promise<ImportResult> {
+): Promise<HistoryFile> {
   let bytes: Uint8Array;
   let mtime: number;
   try {
     bytes = await Deno.readFile(path);
-    mtime = (await Deno.stat(path)).mtime?.getTime() ?? vault.now();
+    mtime = (await Deno.stat(path)).mtime?.getTime() ?? Date.now();
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new HxError("not_found", `Cannot import ${path}: no such file`, { cause: err });
@@ -149,7 +156,36 @@ export async function importHistoryFile(
     throw err;
   }
   const shell = opts.shell ?? detectShell(path, bytes);
-  const commands = PARSERS[shell](bytes);
-  const counts = importCommands(vault, commands, { shell, undatedTime: mtime });
-  return { shell, parsed: commands.length, ...counts };
+  return { shell, commands: PARSERS[shell](bytes), mtime };
+}
+
+/**
+ * Imports a parsed history file.
+ *
+ * @param vault This device's index.
+ * @param file What {@linkcode readHistoryFile} returned.
+ * @returns What was imported.
+ */
+export function importHistory(vault: Vault, file: HistoryFile): ImportResult {
+  const counts = importCommands(vault, file.commands, {
+    shell: file.shell,
+    undatedTime: file.mtime,
+  });
+  return { shell: file.shell, parsed: file.commands.length, ...counts };
+}
+
+/**
+ * Reads and imports a history file.
+ *
+ * @param vault This device's index.
+ * @param path The file.
+ * @param opts The shell, when it should not be guessed.
+ * @returns What was imported.
+ */
+export async function importHistoryFile(
+  vault: Vault,
+  path: string,
+  opts: { shell?: Shell } = {},
+): Promise<ImportResult> {
+  return importHistory(vault, await readHistoryFile(path, opts));
 }

@@ -8,6 +8,7 @@
 import type { EventRecord } from "../object/payloads.ts";
 import { insertEvents, insertSession } from "../vault/events.ts";
 import type { Vault } from "../vault/vault.ts";
+import { scrubSecrets } from "./scrub.ts";
 
 /** One finished command as the shell reports it. */
 export interface RecordInput {
@@ -59,7 +60,7 @@ export function recordEvent(vault: Vault, input: RecordInput): boolean {
       duration_ms: ended === null ? null : Math.max(0, ended - input.started_at),
       exit_code: input.exit_code ?? null,
       cwd: input.cwd ?? null,
-      cmd: input.cmd,
+      cmd: scrubSecrets(input.cmd),
       host: vault.host,
     };
     return insertEvents(db, [event], null).inserted === 1;

@@ -1,0 +1,580 @@
+#!/usr/bin/env -S deno run --allow-all
+/**
+ * The `hx` command: argument parsing and printing. Everything it does is a call into the
+ * library ({@linkcode Hx}).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { bytes, duration, progressBar, relativeTime, table } from "./src/cli/format.ts";
+import { readPassphrase, readStdin } from "./src/cli/prompt.ts";
+import { categoryOf, hintFor, HxError, messageOf } from "./src/errors.ts";
+import type { Shell } from "./src/history/parsed_command.ts";
+import { parseDuration, parseTimeSpec } from "./src/history/time_spec.ts";
+import { Hx } from "./src/hx.ts";
+import type { StoredEvent } from "./src/vault/events.ts";
+import { VERSION } from "./src/version.ts";
+
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+interface Invocation {
+  values: Values;
+  positionals: string[];
+  hx: () => Hx;
+  json: boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+interface Command {
+  usage: string;
+  summary: string;
+  options?: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }>;
+  /** How many positionals: [min, max]. */
+  positionals?: [number, number];
+  run(inv: Invocation): Promise<number | void> | number | void;
+}
+
+/** A usage error: printed with the command's usage, exit status 2. */
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const GLOBAL = {
+  json: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const STORE_FLAGS = {
+  store: { type: "string" },
+  endpoint: { type: "string" },
+  region: { type: "string" },
+  "path-style": { type: "boolean" },
+} as const;
+
+function str(v: Values, name: string): string | undefined {
+  const value = v[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+function int(v: Values, name: string): number | undefined {
+  const value = str(v, name);
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value)) {
+    throw new UsageError(`--${name} needs a whole number, not "${value}"`);
+  }
+  return Number(value);
+}
+
+/** Milliseconds from a `hx record` time: epoch ms, or epoch seconds (with a fraction). */
+function epochMs(v: Values, name: string): number | undefined {
+  const value = str(v, name);
+  if (value === undefined) return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value)) {
+    throw new UsageError(`--${name} needs an epoch time, not "${value}"`);
+  }
+  const n = Number(value);
+  return n < 1e11 ? Math.round(n * 1000) : Math.round(n);
+}
+
+/** The store URI with `--endpoint`, `--region` and `--path-style` folded into its query. */
+function storeUri(v: Values): string {
+  const uri = str(v, "store");
+  if (uri === undefined || uri === "") throw new UsageError("--store URI is required");
+  const extra: [string, string][] = [];
+  if (str(v, "endpoint") !== undefined) extra.push(["endpoint", str(v, "endpoint")!]);
+  if (str(v, "region") !== undefined) extra.push(["region", str(v, "region")!]);
+  if (v["path-style"] === true) extra.push(["path_style", "true"]);
+  if (extra.length === 0) return uri;
+  if (!uri.startsWith("s3:")) {
+    throw new UsageError("--endpoint, --region and --path-style only apply to s3:// stores");
+  }
+  const query = extra.map(([k, val]) => `${k}=${encodeURIComponent(val)}`).join("&");
+  return `${uri}${uri.includes("?") ? "&" : "?"}${query}`;
+}
+
+function printJson(inv: Invocation, value: unknown): void {
+  inv.out(JSON.stringify(value, null, 2));
+}
+
+function eventJson(e: StoredEvent) {
+  return {
+    cmd: e.cmd,
+    started_at: new Date(e.started_at).toISOString(),
+    ended_at: e.ended_at === null ? null : new Date(e.ended_at).toISOString(),
+    duration_ms: e.duration_ms,
+    exit_code: e.exit_code,
+    cwd: e.cwd,
+    host: e.host,
+    node_id: e.node_id,
+    session_id: e.session_id,
+    seq: e.seq,
+  };
+}
+
+function progress(
+  inv: Invocation,
+  label: string,
+): ((done: number, total: number) => void) | undefined {
+  if (inv.json || !Deno.stderr.isTerminal()) return undefined;
+  return (done, total) => {
+    Deno.stderr.writeSync(new TextEncoder().encode(`\r${progressBar(label, done, total)}`));
+    if (done === total) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
+  };
+}
+
+function requestsLine(
+  r: { list: number; get: number; put: number; head: number; delete: number },
+): string {
+  return `requests: ${r.list} list, ${r.get} get, ${r.put} put, ${r.head} head, ${r.delete} delete`;
+}
+
+const COMMANDS: Record<string, Command> = {
+  import: {
+    usage: "hx import --file PATH [--shell zsh|bash|fish] [--json]",
+    summary: "import a shell history file (re-importing adds nothing)",
+    options: { file: { type: "string" }, shell: { type: "string" } },
+    positionals: [0, 1],
+    async run(inv) {
+      const file = str(inv.values, "file") ?? inv.positionals[0];
+      if (file === undefined) throw new UsageError("--file PATH is required");
+      const shell = str(inv.values, "shell");
+      if (shell !== undefined && !["zsh", "bash", "fish"].includes(shell)) {
+        throw new UsageError(`--shell must be zsh, bash or fish, not "${shell}"`);
+      }
+      const result = await inv.hx().importFile(
+        file,
+        shell === undefined ? {} : { shell: shell as Shell },
+      );
+      if (inv.json) return printJson(inv, result);
+      inv.out(
+        `Imported ${result.inserted} new commands from ${file} (${result.shell}; ${result.duplicate} already known, ${result.covered} forgotten)`,
+      );
+    },
+  },
+  record: {
+    usage:
+      "hx record --cmd CMD --session ID --start TIME [--end TIME] [--exit N] [--cwd DIR] [--seq N] [--shell NAME]",
+    summary: "record one finished command (the shell hook runs this)",
+    options: {
+      cmd: { type: "string" },
+      session: { type: "string" },
+      seq: { type: "string" },
+      start: { type: "string" },
+      end: { type: "string" },
+      exit: { type: "string" },
+      cwd: { type: "string" },
+      shell: { type: "string" },
+    },
+    run(inv) {
+      const cmd = str(inv.values, "cmd");
+      const session = str(inv.values, "session");
+      const start = epochMs(inv.values, "start");
+      if (cmd === undefined || session === undefined || start === undefined) {
+        throw new UsageError("--cmd, --session and --start are required");
+      }
+      if (cmd.trim() === "") return;
+      const seq = int(inv.values, "seq");
+      const end = epochMs(inv.values, "end");
+      const exit = int(inv.values, "exit");
+      inv.hx().record({
+        cmd,
+        session_id: session,
+        started_at: start,
+        ...(seq === undefined ? {} : { seq }),
+        ...(end === undefined ? {} : { ended_at: end }),
+        ...(exit === undefined ? {} : { exit_code: exit }),
+        cwd: str(inv.values, "cwd") ?? null,
+        shell: str(inv.values, "shell") ?? null,
+      });
+    },
+  },
+  find: {
+    usage:
+      "hx find [TEXT] [--limit N] [--cwd DIR | --here] [--failed] [--exit N] [--since TIME] [--until TIME] [--host H] [--session ID] [--json | --null]",
+    summary: "search history (substring, case-insensitive), newest last",
+    options: {
+      limit: { type: "string" },
+      cwd: { type: "string" },
+      here: { type: "boolean" },
+      failed: { type: "boolean" },
+      exit: { type: "string" },
+      since: { type: "string" },
+      until: { type: "string" },
+      host: { type: "string" },
+      session: { type: "string" },
+      null: { type: "boolean" },
+    },
+    positionals: [0, 100],
+    run(inv) {
+      const hx = inv.hx();
+      const now = Date.now();
+      const v = inv.values;
+      const limit = int(v, "limit") ?? (inv.json || v.null ? 1000 : 50);
+      const exit = int(v, "exit");
+      const cwd = v.here ? Deno.cwd() : str(v, "cwd");
+      const events = hx.find({
+        text: inv.positionals.join(" "),
+        limit,
+        ...(cwd === undefined ? {} : { cwd }),
+        ...(v.failed ? { failed: true } : {}),
+        ...(exit === undefined ? {} : { exit }),
+        ...(str(v, "since") === undefined ? {} : { since: parseTimeSpec(str(v, "since")!, now) }),
+        ...(str(v, "until") === undefined ? {} : { until: parseTimeSpec(str(v, "until")!, now) }),
+        ...(str(v, "host") === undefined ? {} : { host: str(v, "host")! }),
+        ...(str(v, "session") === undefined ? {} : { session: str(v, "session")! }),
+      });
+      if (inv.json) return printJson(inv, events.map(eventJson));
+      if (v.null) {
+        if (events.length > 0) inv.out(events.map((e) => e.cmd).join("\0") + "\0");
+        return;
+      }
+      const rows = events.reverse().map((e) => [
+        relativeTime(e.started_at, now),
+        e.exit_code === null ? " " : e.exit_code === 0 ? " " : `✗${e.exit_code}`,
+        e.duration_ms === null ? "" : duration(e.duration_ms),
+        e.cmd.replaceAll("\n", "⏎ "),
+      ]);
+      if (rows.length > 0) inv.out(table(rows));
+    },
+  },
+  forget: {
+    usage: "hx forget --since DURATION [--until TIME] [--this-device] [--json]",
+    summary: "forget a recent window everywhere (e.g. --since 15m), on every device after sync",
+    options: {
+      since: { type: "string" },
+      until: { type: "string" },
+      "this-device": { type: "boolean" },
+    },
+    run(inv) {
+      const since = str(inv.values, "since");
+      if (since === undefined) {
+        throw new UsageError("--since DURATION is required (e.g. 15m, 2h, 7d)");
+      }
+      const now = Date.now();
+      const start = now - parseDuration(since);
+      const until = str(inv.values, "until");
+      const end = until === undefined ? now : parseTimeSpec(until, now);
+      const hx = inv.hx();
+      const result = hx.forget({
+        start,
+        end,
+        ...(inv.values["this-device"] ? { node: hx.vault.nodeId } : {}),
+      });
+      if (inv.json) {
+        return printJson(inv, {
+          tombstone_id: result.tombstone.tombstone_id,
+          start: new Date(start).toISOString(),
+          end: new Date(end).toISOString(),
+          events: result.events,
+          artifacts: result.artifacts,
+        });
+      }
+      inv.out(
+        `Forgot ${result.events} commands from ${new Date(start).toISOString()} to ${
+          new Date(end).toISOString()
+        }; the next push tells your other devices`,
+      );
+    },
+  },
+  demo: {
+    usage: "hx demo [--keep]",
+    summary: "watch two throwaway devices sync through a local folder store (touches nothing else)",
+    options: { keep: { type: "boolean" } },
+    async run(inv) {
+      const { runDemo } = await import("./src/demo.ts");
+      await runDemo(inv.out, { keep: inv.values.keep === true });
+    },
+  },
+  version: {
+    usage: "hx --version",
+    summary: "print the version",
+    run(inv) {
+      inv.out(inv.json ? JSON.stringify({ version: VERSION }) : `hx ${VERSION}`);
+    },
+  },
+};
+
+const SYNC: Record<string, Command> = {
+  init: {
+    usage:
+      "hx sync init --store URI [--endpoint URL] [--region R] [--path-style] [--passphrase] [--no-encrypt] [--json]",
+    summary: "create a vault on a store (folder:PATH or s3://BUCKET/PREFIX) and sync with it",
+    options: { ...STORE_FLAGS, passphrase: { type: "boolean" }, "no-encrypt": { type: "boolean" } },
+    async run(inv) {
+      const store = storeUri(inv.values);
+      const passphrase = inv.values.passphrase ? await readPassphrase(true) : undefined;
+      const result = await inv.hx().syncInit({
+        store,
+        encrypt: inv.values["no-encrypt"] !== true,
+        ...(passphrase === undefined ? {} : { passphrase }),
+      });
+      if (inv.json) {
+        return printJson(inv, { vault_id: result.vaultId, encrypted: result.keyExport !== null });
+      }
+      inv.out(`Created vault ${result.vaultId}.`);
+      if (result.keyExport !== null) {
+        inv.out("To add another device, run there: hx sync join --store URI --key KEY");
+        inv.out("where KEY is what `hx sync key export` prints here. Keep it secret.");
+      }
+    },
+  },
+  join: {
+    usage:
+      "hx sync join --store URI (--key KEY | --key - | --passphrase) [--vault ID] [--endpoint URL] [--region R] [--path-style] [--no-encrypt] [--json]",
+    summary: "join an existing vault with its key (or a passphrase)",
+    options: {
+      ...STORE_FLAGS,
+      key: { type: "string" },
+      passphrase: { type: "boolean" },
+      vault: { type: "string" },
+      "no-encrypt": { type: "boolean" },
+    },
+    async run(inv) {
+      const store = storeUri(inv.values);
+      let key = str(inv.values, "key") ?? Deno.env.get("HX_KEY");
+      if (key === "-") key = (await readStdin()).trim();
+      const passphrase = inv.values.passphrase ? await readPassphrase(false) : undefined;
+      const vault = str(inv.values, "vault");
+      const result = await inv.hx().syncJoin({
+        store,
+        ...(key === undefined ? {} : { key }),
+        ...(passphrase === undefined ? {} : { passphrase }),
+        ...(vault === undefined ? {} : { vaultId: vault }),
+        ...(inv.values["no-encrypt"] ? { noEncrypt: true } : {}),
+      });
+      if (inv.json) return printJson(inv, { vault_id: result.vaultId });
+      inv.out(`Joined vault ${result.vaultId}. Run hx sync pull to fetch its history.`);
+    },
+  },
+  push: {
+    usage: "hx sync push [--json]",
+    summary: "publish this device's new history",
+    async run(inv) {
+      const result = await inv.hx().push({ ...optional("onProgress", progress(inv, "push")) });
+      if (inv.json) return printJson(inv, result);
+      inv.out(
+        result.manifest_seq === null
+          ? "Nothing to push."
+          : `Pushed ${result.events} commands in ${result.segments.uploaded} segments and ${result.tombstones.uploaded} tombstones (${
+            bytes(result.bytes)
+          }); manifest seq ${result.manifest_seq}.`,
+      );
+      if (inv.values.verbose) inv.out(requestsLine(result.requests));
+    },
+  },
+  pull: {
+    usage: "hx sync pull [--scan] [--json]",
+    summary: "import what other devices published (--scan: repair by listing every object)",
+    options: { scan: { type: "boolean" } },
+    async run(inv) {
+      const result = await inv.hx().pull({
+        ...(inv.values.scan ? { scan: true } : {}),
+        ...optional("onProgress", progress(inv, "pull")),
+      });
+      if (inv.json) return printJson(inv, result);
+      inv.out(
+        `Pulled ${result.events.inserted} new commands from ${result.segments.imported} segments; applied ${result.tombstones.applied} tombstones.`,
+      );
+      const failed = result.segments.failed + result.tombstones.failed + result.manifests.failed +
+        result.manifests.rollback;
+      if (failed > 0) {
+        inv.err(
+          `${failed} objects failed and are quarantined (${result.quarantined} in all); see hx sync status`,
+        );
+      }
+      if (inv.values.verbose) inv.out(requestsLine(result.requests));
+    },
+  },
+  status: {
+    usage: "hx sync status [--json]",
+    summary: "show setup, last runs, errors, quarantine and devices",
+    async run(inv) {
+      const s = await inv.hx().status();
+      if (inv.json) return printJson(inv, s);
+      const now = Date.now();
+      const when = (ms: number | null) => (ms === null ? "never" : relativeTime(ms, now));
+      if (!s.configured) {
+        inv.out(`Sync is not set up on this device (node ${s.node_id}, ${s.events} commands).`);
+        inv.out("Run: hx sync init --store URI   (or hx sync join --store URI --key KEY)");
+        return;
+      }
+      inv.out(
+        table([
+          ["store", s.store ?? ""],
+          ["vault", `${s.vault_id}${s.encrypted ? "" : " (not encrypted)"}`],
+          ["this device", s.node_id],
+          ["commands", String(s.events)],
+          ["pending", `${s.pending.events} commands, ${s.pending.tombstones} tombstones to push`],
+          [
+            "last push",
+            `${when(s.last_successful_push)}${
+              s.last_push?.ok === false ? " (last attempt failed)" : ""
+            }`,
+          ],
+          [
+            "last pull",
+            `${when(s.last_successful_pull)}${
+              s.last_pull?.ok === false ? " (last attempt failed)" : ""
+            }`,
+          ],
+        ]),
+      );
+      if (s.last_error !== null) {
+        inv.out(
+          `last error (${s.last_error.kind}, ${
+            when(s.last_error.at)
+          }): ${s.last_error.category}: ${s.last_error.message}`,
+        );
+        if (s.last_error.hint !== null) inv.out(`  what to do: ${s.last_error.hint}`);
+      }
+      if (s.quarantine.length > 0) {
+        inv.out(`\nquarantined objects (${s.quarantine.length}), retried on every pull:`);
+        inv.out(table(s.quarantine.map((q) => [q.kind, q.category, `${q.key}: ${q.message}`])));
+      }
+      if (s.devices.length > 0) {
+        inv.out("\ndevices (last push as seen in their manifests):");
+        inv.out(table(s.devices.map((d) => [
+          d.this_device ? "*" : " ",
+          d.host ?? "?",
+          d.node_id,
+          `seq ${d.manifest_seq}`,
+          when(d.last_push_at),
+        ])));
+      }
+    },
+  },
+  key: {
+    usage: "hx sync key export | hx sync key passphrase",
+    summary: "print the vault key for another device, or add a passphrase key slot",
+    positionals: [1, 1],
+    async run(inv) {
+      const action = inv.positionals[0];
+      if (action === "export") {
+        const key = await inv.hx().exportKey();
+        inv.err("This key decrypts all of your history. Keep it secret.");
+        inv.out(key);
+      } else if (action === "passphrase") {
+        const slot = await inv.hx().addPassphrase(await readPassphrase(true));
+        inv.out(
+          inv.json ? JSON.stringify({ slot_id: slot }) : `Added passphrase key slot ${slot}.`,
+        );
+      } else {
+        throw new UsageError(`unknown key action "${action}"; use export or passphrase`);
+      }
+    },
+  },
+};
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function helpText(): string {
+  const lines = [
+    `hx ${VERSION}: shell history, synced end-to-end encrypted through storage you own`,
+    "",
+  ];
+  lines.push("Usage:");
+  for (const c of Object.values(COMMANDS)) lines.push(`  ${c.usage}`, `      ${c.summary}`);
+  for (const c of Object.values(SYNC)) lines.push(`  ${c.usage}`, `      ${c.summary}`);
+  lines.push(
+    "",
+    "Global flags: --json (data output), --verbose (details, stack traces), --help",
+    "Data directory: $HX_HOME, else $XDG_DATA_HOME/hx, else ~/.local/share/hx",
+  );
+  return lines.join("\n");
+}
+
+/**
+ * Runs the CLI.
+ *
+ * @param argv The arguments after `hx`.
+ * @returns The exit status: 0 success, 1 failure, 2 usage error.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  const out = (text: string) => console.log(text);
+  const err = (text: string) => console.error(text);
+  let verbose = argv.includes("--verbose") || argv.includes("-v");
+  let hx: Hx | null = null;
+  let command: Command | undefined;
+  try {
+    const [first, second] = argv;
+    if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+      out(helpText());
+      return 0;
+    }
+    if (first === "--version") {
+      out(`hx ${VERSION}`);
+      return 0;
+    }
+    let rest: readonly string[];
+    if (first === "sync") {
+      command = second === undefined ? undefined : SYNC[second];
+      if (command === undefined) {
+        throw new UsageError(
+          second === undefined ? "sync needs a subcommand" : `unknown sync subcommand "${second}"`,
+        );
+      }
+      rest = argv.slice(2);
+    } else {
+      command = COMMANDS[first];
+      if (command === undefined) throw new UsageError(`unknown command "${first}"`);
+      rest = argv.slice(1);
+    }
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...rest],
+        options: { ...GLOBAL, ...(command.options ?? {}) },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (e) {
+      throw new UsageError(messageOf(e).replace(/\. To specify a positional.*$/, ""));
+    }
+    const values = parsed.values as Values;
+    verbose = values.verbose === true;
+    if (values.help) {
+      out(`${command.usage}\n  ${command.summary}`);
+      return 0;
+    }
+    const [min, max] = command.positionals ?? [0, 0];
+    if (parsed.positionals.length < min || parsed.positionals.length > max) {
+      throw new UsageError(
+        parsed.positionals.length > max
+          ? `unexpected argument "${parsed.positionals[max]}"`
+          : "missing argument",
+      );
+    }
+    const status = await command.run({
+      values,
+      positionals: parsed.positionals,
+      hx: () => (hx ??= Hx.open()),
+      json: values.json === true,
+      out,
+      err,
+    });
+    return typeof status === "number" ? status : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      const usage = command === undefined
+        ? "run hx help for the commands"
+        : `usage: ${command.usage}`;
+      err(`hx: ${e.message} (${usage})`);
+      return 2;
+    }
+    const category = categoryOf(e);
+    err(`hx: ${category}: ${messageOf(e)} (${e instanceof HxError ? e.hint : hintFor(category)})`);
+    if (verbose && e instanceof Error && e.stack) err(e.stack);
+    return 1;
+  } finally {
+    (hx as Hx | null)?.close();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

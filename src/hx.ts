@@ -1,0 +1,208 @@
+/**
+ * The hx library facade: one device's history and sync, as the CLI uses them.
+ *
+ * @module
+ */
+
+import { HxError } from "./errors.ts";
+import { importHistory, type ImportResult, readHistoryFile } from "./history/import_file.ts";
+import type { Shell } from "./history/parsed_command.ts";
+import { recordEvent, type RecordInput } from "./history/record.ts";
+import type { OpenStoreOptions } from "./store/open.ts";
+import { openStore } from "./store/open.ts";
+import { loadSyncSetup, openSyncContext, type SyncContext } from "./sync/context.ts";
+import { withLock } from "./sync/lock.ts";
+import { pull, type PullOptions, type PullResult } from "./sync/pull.ts";
+import { push, type PushOptions, type PushResult } from "./sync/push.ts";
+import {
+  addKeySlot,
+  type InitOptions,
+  type InitResult,
+  initVault,
+  type JoinOptions,
+  joinVault,
+} from "./sync/setup.ts";
+import { type SyncStatus, syncStatus } from "./sync/status.ts";
+import { findEvents, type FindQuery, type StoredEvent } from "./vault/events.ts";
+import { defaultHomePath, HxHome } from "./vault/home.ts";
+import { type ApplyResult, forget, type ForgetOptions } from "./vault/tombstones.ts";
+import { Vault } from "./vault/vault.ts";
+import type { TombstonePayload } from "./object/payloads.ts";
+
+/** Options of {@linkcode Hx.open}. */
+export interface HxOptions {
+  /** The data directory. Default: `$HX_HOME`, else the XDG data directory. */
+  home?: string;
+  /** Reads environment variables (default `Deno.env.get`). */
+  getEnv?: (name: string) => string | undefined;
+  /** Environment, `fetch` and retry policy for stores. */
+  storeOptions?: OpenStoreOptions;
+  /** The clock (ms). */
+  now?: () => number;
+  /** This machine's host name. */
+  host?: string;
+}
+
+/** Setup options the facade fills in itself. */
+type Filled = "storeOptions" | "now";
+
+/**
+ * One device's hx: its history index and its sync.
+ *
+ * @example Record, find and forget, without sync
+ * ```ts
+ * import { Hx } from "./hx.ts";
+ * const hx = Hx.open({ home: await Deno.makeTempDir() });
+ * hx.record({ cmd: "make test", session_id: "s1", started_at: Date.now() - 1000, exit_code: 0 });
+ * console.assert(hx.find({ text: "make" }).length === 1);
+ * hx.close();
+ * ```
+ */
+export class Hx {
+  /** The data directory. */
+  readonly home: HxHome;
+  readonly #opts: HxOptions;
+  #vault: Vault | null = null;
+
+  private constructor(home: HxHome, opts: HxOptions) {
+    this.home = home;
+    this.#opts = opts;
+  }
+
+  /**
+   * Opens a device's hx. Nothing is read or created until it is used.
+   *
+   * @param opts Data directory, environment, store options, clock and host.
+   * @returns The facade.
+   */
+  static open(opts: HxOptions = {}): Hx {
+    return new Hx(new HxHome(opts.home ?? defaultHomePath(opts.getEnv)), opts);
+  }
+
+  /** The local index, opened (and created, with the node identity) on first use. */
+  get vault(): Vault {
+    if (this.#vault === null) {
+      Deno.mkdirSync(this.home.path, { recursive: true, mode: 0o700 });
+      this.#vault = Vault.open(this.home.dbPath, {
+        ...(this.#opts.now === undefined ? {} : { now: this.#opts.now }),
+        ...(this.#opts.host === undefined ? {} : { host: this.#opts.host }),
+      });
+    }
+    return this.#vault;
+  }
+
+  #now(): number {
+    return (this.#opts.now ?? Date.now)();
+  }
+
+  /** Records one finished command (what the shell hook calls). */
+  record(input: RecordInput): boolean {
+    return recordEvent(this.vault, input);
+  }
+
+  /** Imports a shell history file (read before the index is opened, so a bad path touches nothing). */
+  async importFile(path: string, opts: { shell?: Shell } = {}): Promise<ImportResult> {
+    const file = await readHistoryFile(path, opts);
+    return importHistory(this.vault, file);
+  }
+
+  /** Searches history, newest first. */
+  find(query: FindQuery = {}): StoredEvent[] {
+    return findEvents(this.vault.db, query);
+  }
+
+  /** Forgets a window here and creates the tombstone the next push publishes. */
+  forget(opts: ForgetOptions): { tombstone: TombstonePayload } & ApplyResult {
+    return forget(this.vault, opts);
+  }
+
+  /** Creates a vault on a store and sets this device up to sync with it. */
+  syncInit(opts: Omit<InitOptions, Filled>): Promise<InitResult> {
+    return initVault(this.home, this.#setup(opts));
+  }
+
+  /** Joins an existing vault with its key export string or a passphrase. */
+  syncJoin(opts: Omit<JoinOptions, Filled>): Promise<{ vaultId: string }> {
+    return joinVault(this.home, this.#setup(opts));
+  }
+
+  #setup<T extends object>(opts: T): T & { storeOptions?: OpenStoreOptions; now: () => number } {
+    return {
+      ...opts,
+      now: () => this.#now(),
+      ...(this.#opts.storeOptions === undefined ? {} : { storeOptions: this.#opts.storeOptions }),
+    };
+  }
+
+  /** Runs `fn` with a sync session, holding the sync lock. Fails before touching disk when sync is not set up. */
+  async #session<T>(fn: (ctx: SyncContext) => Promise<T>, wait = true): Promise<T | null> {
+    await loadSyncSetup(this.home);
+    return await withLock(this.home.lockPath, async () => {
+      const ctx = await openSyncContext(this.home, this.vault, this.#opts.storeOptions);
+      try {
+        return await fn(ctx);
+      } finally {
+        await ctx.store.close?.();
+      }
+    }, { wait });
+  }
+
+  /** Publishes this device's new history. */
+  async push(opts: PushOptions = {}): Promise<PushResult> {
+    return (await this.#session((ctx) => push(ctx, opts)))!;
+  }
+
+  /** Imports what other devices published. */
+  async pull(opts: PullOptions = {}): Promise<PullResult> {
+    return (await this.#session((ctx) => pull(ctx, opts)))!;
+  }
+
+  /**
+   * Pushes then pulls in one session.
+   *
+   * @param opts Options of both; `wait: false` returns `null` at once if another sync runs.
+   */
+  async sync(
+    opts: { push?: PushOptions; pull?: PullOptions; wait?: boolean } = {},
+  ): Promise<{ push: PushResult; pull: PullResult } | null> {
+    return await this.#session(async (ctx) => {
+      const pushed = await push(ctx, opts.push ?? {});
+      const pulled = await pull(ctx, opts.pull ?? {});
+      return { push: pushed, pull: pulled };
+    }, opts.wait ?? true);
+  }
+
+  /** The sync status; works before sync is set up. */
+  status(): Promise<SyncStatus> {
+    return syncStatus(this.home, this.vault);
+  }
+
+  /** The vault key export string (the secret another device joins with). */
+  async exportKey(): Promise<string> {
+    const { config, key } = await loadSyncSetup(this.home);
+    if (key === null) {
+      throw new HxError("invalid_input", "Cannot export a key: the vault is not encrypted");
+    }
+    return await key.exportString(config.vault_id);
+  }
+
+  /** Adds a passphrase key slot to the vault, so devices can join with the passphrase. */
+  async addPassphrase(passphrase: string, iterations?: number): Promise<string> {
+    const { config, key } = await loadSyncSetup(this.home);
+    if (key === null) {
+      throw new HxError("invalid_input", "Cannot add a passphrase: the vault is not encrypted");
+    }
+    const store = await openStore(config.store, this.#opts.storeOptions);
+    try {
+      return await addKeySlot(store, config.vault_id, key, passphrase, iterations);
+    } finally {
+      await store.close?.();
+    }
+  }
+
+  /** Closes the index. */
+  close(): void {
+    this.#vault?.close();
+    this.#vault = null;
+  }
+}

@@ -1,0 +1,268 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { VaultKey } from "../src/crypto/vault_key.ts";
+import { VERSION } from "../src/version.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function hx(
+  home: string,
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<Run> {
+  const command = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", CLI, ...args],
+    env: { HX_HOME: home, NO_COLOR: "1", ...opts.env },
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = command.spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const { code, stdout, stderr } = await child.output();
+  return {
+    code,
+    stdout: new TextDecoder().decode(stdout),
+    stderr: new TextDecoder().decode(stderr),
+  };
+}
+
+/** Every file under `dir` with its size and content hash: to prove nothing changed. */
+async function snapshot(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(d));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return;
+      throw err;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory) await walk(p);
+      else {
+        const data = await Deno.readFile(p);
+        const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+        out.push(`${p} ${data.length} ${Array.from(hash.slice(0, 8)).join(",")}`);
+      }
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+async function tempDir(prefix: string): Promise<string> {
+  return await Deno.makeTempDir({ prefix });
+}
+
+Deno.test("hx --version and hx help work and exit 0", async () => {
+  const home = await tempDir("hx-cli-");
+  const v = await hx(home, ["--version"]);
+  assert.equal(v.code, 0);
+  assert.equal(v.stdout.trim(), `hx ${VERSION}`);
+  const help = await hx(home, ["help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /hx sync join/);
+  await Deno.remove(home, { recursive: true });
+});
+
+Deno.test("VERSION matches deno.json", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.equal(config.version, VERSION);
+});
+
+Deno.test("bad input gives one clear categorised line, a non-zero exit, and changes nothing on disk", async () => {
+  const root = await tempDir("hx-cli-bad-");
+  const store = join(root, "store");
+  const home = join(root, "home");
+  const other = join(root, "other-home");
+  await Deno.mkdir(store);
+  // a real vault in `store`, set up from `other`, so that the store has content to protect
+  assert.equal((await hx(other, ["sync", "init", "--store", `folder:${store}`])).code, 0);
+  const strangerKey = await (await VaultKey.generate()).exportString(
+    "0190f000-0000-7000-8000-00000000dead",
+  );
+  const vaultId = JSON.parse(await Deno.readTextFile(join(other, "sync.json"))).vault_id as string;
+  const wrongKeySameVault = await (await VaultKey.generate()).exportString(vaultId);
+  const goodKey = (await hx(other, ["sync", "key", "export"])).stdout.trim();
+  const typo = goodKey.slice(0, 40) + (goodKey[40] === "0" ? "1" : "0") + goodKey.slice(41);
+
+  const cases: [string[], number, RegExp][] = [
+    [["sync", "init", "--store", "ftp://host/x"], 1, /^hx: invalid_input: .*unknown scheme "ftp"/],
+    [["sync", "init", "--store", "folder:"], 1, /^hx: invalid_input: .*folder path is missing/],
+    [["sync", "init", "--store", "/srv/hx"], 1, /^hx: invalid_input: .*write folder:\/srv\/hx/],
+    [
+      ["sync", "init", "--store", `folder:${join(root, "missing")}`],
+      1,
+      /^hx: not_found: .*no such directory/,
+    ],
+    [["sync", "init"], 2, /^hx: --store URI is required/],
+    [
+      ["sync", "join", "--store", `folder:${store}`, "--key", "not-a-key"],
+      1,
+      /^hx: invalid_input: .*not a key export string/,
+    ],
+    [
+      ["sync", "join", "--store", `folder:${store}`, "--key", typo],
+      1,
+      /^hx: invalid_input: .*checksum/,
+    ],
+    [
+      ["sync", "join", "--store", `folder:${store}`, "--key", wrongKeySameVault],
+      1,
+      /^hx: auth: .*is not its key/,
+    ],
+    [
+      ["sync", "join", "--store", `folder:${store}`, "--key", strangerKey],
+      1,
+      /^hx: not_found: .*does not exist/,
+    ],
+    [["sync", "join", "--store", `folder:${store}`], 1, /^hx: invalid_input: .*encrypted.*--key/],
+    [["sync", "pull"], 1, /^hx: precondition: .*not set up.*hx sync init/],
+    [["sync", "push"], 1, /^hx: precondition: .*not set up/],
+    [["sync", "status", "--bogus"], 2, /^hx: .*--bogus/],
+    [["import", "--file", join(root, "nope")], 1, /^hx: not_found: .*no such file/],
+    [["forget", "--since", "5 minutes"], 1, /^hx: invalid_input: .*duration/],
+    [["frobnicate"], 2, /^hx: unknown command "frobnicate"/],
+  ];
+  const storeBefore = await snapshot(store);
+  for (const [args, code, line] of cases) {
+    const run = await hx(home, args);
+    assert.equal(run.code, code, `${args.join(" ")}: ${run.stderr}`);
+    const lines = run.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, `${args.join(" ")} printed ${lines.length} lines: ${run.stderr}`);
+    assert.match(lines[0]!, line, args.join(" "));
+    assert.equal(run.stdout, "", args.join(" "));
+    assert.ok(!run.stderr.includes(goodKey.slice(5, 40)), "a secret reached the output");
+    assert.deepEqual(await snapshot(home), [], `${args.join(" ")} wrote to the data directory`);
+    assert.deepEqual(await snapshot(store), storeBefore, `${args.join(" ")} changed the store`);
+  }
+  await Deno.remove(root, { recursive: true });
+});
+
+Deno.test("a second device joins with the exported key and both converge through the CLI", async () => {
+  const root = await tempDir("hx-cli-e2e-");
+  const store = join(root, "store");
+  const a = join(root, "a");
+  const b = join(root, "b");
+  await Deno.mkdir(store);
+  const file = join(root, ".zsh_history");
+  await Deno.writeTextFile(file, ": 1700000000:0;git status\n: 1700000009:2;make test\n");
+  try {
+    let r = await hx(a, ["import", "--file", file, "--json"]);
+    assert.equal(JSON.parse(r.stdout).inserted, 2);
+    r = await hx(a, ["import", "--file", file, "--json"]);
+    assert.equal(JSON.parse(r.stdout).inserted, 0);
+    assert.equal((await hx(a, ["sync", "init", "--store", `folder:${store}`])).code, 0);
+    const exported = await hx(a, ["sync", "key", "export"]);
+    const key = exported.stdout.trimEnd().split("\n").at(-1)!;
+    assert.match(key, /^hxk1_/);
+    const pushed = JSON.parse((await hx(a, ["sync", "push", "--json"])).stdout);
+    assert.equal(pushed.events, 2);
+    assert.equal(pushed.requests.put, 2); // one segment, one manifest
+    // join reading the key from stdin, so it never appears in argv or shell history
+    r = await hx(b, ["sync", "join", "--store", `folder:${store}`, "--key", "-"], {
+      stdin: key + "\n",
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const pulled = JSON.parse((await hx(b, ["sync", "pull", "--json"])).stdout);
+    assert.equal(pulled.events.inserted, 2);
+    const found = JSON.parse((await hx(b, ["find", "make", "--json"])).stdout);
+    assert.equal(found.length, 1);
+    for (const field of ["cmd", "started_at", "exit_code", "cwd", "node_id", "session_id", "seq"]) {
+      assert.ok(field in found[0], field);
+    }
+    assert.equal(found[0].cmd, "make test");
+    assert.equal(found[0].started_at, "2023-11-14T22:13:29.000Z");
+    const noop = JSON.parse((await hx(b, ["sync", "pull", "--json"])).stdout);
+    assert.deepEqual(noop.requests, { list: 1, get: 0, put: 0, head: 0, delete: 0 });
+    const status = JSON.parse((await hx(b, ["sync", "status", "--json"])).stdout);
+    assert.equal(status.configured, true);
+    assert.deepEqual(status.quarantine, []);
+    assert.equal(status.devices.length, 1);
+    // the key file is private
+    const keyFile = join(b, "keys", `${status.vault_id}.key`);
+    assert.equal((await Deno.stat(keyFile)).mode! & 0o777, 0o600);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("hx sync status --json lists quarantined objects with category and message", async () => {
+  const root = await tempDir("hx-cli-q-");
+  const store = join(root, "store");
+  const a = join(root, "a");
+  const b = join(root, "b");
+  await Deno.mkdir(store);
+  try {
+    await hx(a, ["sync", "init", "--store", `folder:${store}`]);
+    await hx(a, [
+      "record",
+      "--cmd",
+      "echo one",
+      "--session",
+      "s1",
+      "--start",
+      "1700000000",
+      "--exit",
+      "0",
+    ]);
+    await hx(a, ["sync", "push"]);
+    const key = (await hx(a, ["sync", "key", "export"])).stdout.trim();
+    await hx(b, ["sync", "join", "--store", `folder:${store}`, "--key", key]);
+    // corrupt every segment of a
+    const vault = JSON.parse(await Deno.readTextFile(join(a, "sync.json"))).vault_id;
+    const segRoot = join(store, "vaults", vault, "objects", "segments");
+    for await (const node of Deno.readDir(segRoot)) {
+      for await (const seg of Deno.readDir(join(segRoot, node.name))) {
+        await Deno.writeTextFile(join(segRoot, node.name, seg.name), "garbage");
+      }
+    }
+    const pull = await hx(b, ["sync", "pull"]);
+    assert.equal(pull.code, 0);
+    assert.match(pull.stderr, /1 objects failed and are quarantined/);
+    const status = JSON.parse((await hx(b, ["sync", "status", "--json"])).stdout);
+    assert.equal(status.quarantine.length, 1);
+    assert.equal(status.quarantine[0].kind, "segment");
+    assert.equal(status.quarantine[0].category, "hash_mismatch");
+    assert.match(status.quarantine[0].message, /SHA-256/);
+    assert.equal(status.last_error.category, "hash_mismatch");
+    const human = await hx(b, ["sync", "status"]);
+    assert.match(human.stdout, /quarantined objects \(1\)/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a key typed into a command is scrubbed before it is recorded", async () => {
+  const home = await tempDir("hx-cli-scrub-");
+  try {
+    const key = await (await VaultKey.generate()).exportString(
+      "0190f000-0000-7000-8000-00000000dead",
+    );
+    await hx(home, [
+      "record",
+      "--cmd",
+      `hx sync join --store folder:/x --key ${key}`,
+      "--session",
+      "s",
+      "--start",
+      "1700000000",
+    ]);
+    const found = JSON.parse((await hx(home, ["find", "join", "--json"])).stdout);
+    assert.equal(found[0].cmd, "hx sync join --store folder:/x --key hxk1_(redacted)");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
