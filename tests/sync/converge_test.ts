@@ -114,3 +114,32 @@ Deno.test("forget on one device removes the window everywhere, and later pushes 
     await store.dispose();
   }
 });
+
+Deno.test("re-importing the same objects changes nothing", async () => {
+  const store = await tempFolderStore();
+  const clock = new Clock();
+  const a = await Device.create("a", clock);
+  const b = await Device.create("b", clock);
+  try {
+    const key = await a.init(store.uri);
+    await b.join(store.uri, key);
+    for (let i = 0; i < 6; i++) a.record(`cmd ${i}`);
+    await a.push({ maxSegmentEvents: 2 });
+    a.forget(clock.now - 2500, clock.now - 1500); // one published event
+    await a.push();
+    await b.pull();
+    assert.equal(b.state().length, 5);
+    const before = b.state();
+    // b forgets that it ever imported anything, and pulls everything again
+    b.vault.db.exec("DELETE FROM imported_segments; DELETE FROM manifests_seen");
+    const again = await b.pull();
+    assert.equal(again.segments.imported, 3);
+    assert.equal(again.events.inserted, 0);
+    assert.equal(again.events.duplicate + again.events.covered, 6);
+    assert.deepEqual(b.state(), before);
+  } finally {
+    await a.dispose();
+    await b.dispose();
+    await store.dispose();
+  }
+});
