@@ -73,6 +73,63 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
+/** Options of {@linkcode retrying}: the policy and the operation's name for `onRetry`. */
+export interface RetryingOptions extends RetryOptions {
+  /** Stops retrying (and waiting) when aborted. */
+  signal?: AbortSignal | undefined;
+  /** Operation name passed to `onRetry`. */
+  op?: string;
+  /** Key passed to `onRetry`. */
+  key?: string;
+}
+
+/**
+ * Runs `fn` until it succeeds, a failure is not retryable, or the attempts are used up,
+ * waiting a jittered, capped, exponential backoff between attempts.
+ *
+ * @param fn The operation; called once per attempt.
+ * @param opts Policy, signal and injected time.
+ * @returns What `fn` returned.
+ *
+ * @example
+ * ```ts
+ * import { retrying } from "./retry.ts";
+ * let calls = 0;
+ * const value = await retrying(() => Promise.resolve(++calls), { attempts: 3 });
+ * console.assert(value === 1);
+ * ```
+ */
+export async function retrying<T>(fn: () => Promise<T>, opts: RetryingOptions = {}): Promise<T> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      await retryPause(attempt, err, opts);
+    }
+  }
+}
+
+/**
+ * After failed attempt number `attempt`: rethrows `err` if it is final (not retryable,
+ * attempts used up, or aborted), otherwise waits the jittered backoff.
+ *
+ * @param attempt The attempt that failed, from 1.
+ * @param err What it threw.
+ * @param opts Policy, signal and injected time.
+ */
+export async function retryPause(
+  attempt: number,
+  err: unknown,
+  opts: RetryingOptions,
+): Promise<void> {
+  const attempts = Math.max(1, opts.attempts ?? 5);
+  if (attempt >= attempts || !isRetryable(err) || opts.signal?.aborted) throw err;
+  const ceiling = Math.min(opts.capMs ?? 10_000, (opts.baseMs ?? 200) * 2 ** (attempt - 1));
+  const delayMs = Math.floor((opts.random ?? Math.random)() * ceiling);
+  opts.onRetry?.({ op: opts.op ?? "call", key: opts.key ?? "", attempt, delayMs, error: err });
+  await (opts.sleep ?? abortableSleep)(delayMs, opts.signal);
+}
+
 /**
  * Wraps a store so that retryable failures are retried. Streamed puts are passed through
  * once (a consumed stream cannot be replayed; backends that stream, like S3 multipart,
@@ -97,58 +154,30 @@ export function withRetry(store: SyncStore, opts: RetryOptions = {}): SyncStore 
 
 class RetryStore implements SyncStore {
   readonly name: string;
-  readonly capabilities: StoreCapabilities;
   readonly #inner: SyncStore;
-  readonly #attempts: number;
-  readonly #baseMs: number;
-  readonly #capMs: number;
-  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  readonly #random: () => number;
-  readonly #onRetry: RetryOptions["onRetry"];
+  readonly #opts: RetryOptions;
 
   constructor(inner: SyncStore, opts: RetryOptions) {
     this.#inner = inner;
     this.name = inner.name;
-    this.capabilities = inner.capabilities;
-    this.#attempts = Math.max(1, opts.attempts ?? 5);
-    this.#baseMs = opts.baseMs ?? 200;
-    this.#capMs = opts.capMs ?? 10_000;
-    this.#sleep = opts.sleep ?? abortableSleep;
-    this.#random = opts.random ?? Math.random;
-    this.#onRetry = opts.onRetry;
+    this.#opts = opts;
   }
 
-  async #run<T>(
+  get capabilities(): StoreCapabilities {
+    return this.#inner.capabilities;
+  }
+
+  #run<T>(
     op: string,
     key: string,
     signal: AbortSignal | undefined,
     fn: () => Promise<T>,
   ): Promise<T> {
-    for (let attempt = 1;; attempt++) {
-      try {
-        return await fn();
-      } catch (err) {
-        await this.#backOff(op, key, attempt, err, signal);
-      }
-    }
-  }
-
-  /** Rethrows `err` when it is final; otherwise waits the jittered backoff of `attempt`. */
-  async #backOff(
-    op: string,
-    key: string,
-    attempt: number,
-    err: unknown,
-    signal: AbortSignal | undefined,
-  ): Promise<void> {
-    if (attempt >= this.#attempts || !isRetryable(err) || signal?.aborted) throw err;
-    const ceiling = Math.min(this.#capMs, this.#baseMs * 2 ** (attempt - 1));
-    const delayMs = Math.floor(this.#random() * ceiling);
-    this.#onRetry?.({ op, key, attempt, delayMs, error: err });
-    await this.#sleep(delayMs, signal);
+    return retrying(fn, { ...this.#opts, op, key, signal });
   }
 
   async *list(prefix: string, opts: CallOptions = {}): AsyncIterable<ObjectInfo> {
+    // A listing that fails midway restarts; keys already yielded are not yielded again.
     const seen = new Set<string>();
     for (let attempt = 1;; attempt++) {
       try {
@@ -159,7 +188,12 @@ class RetryStore implements SyncStore {
         }
         return;
       } catch (err) {
-        await this.#backOff("list", prefix, attempt, err, opts.signal);
+        await retryPause(attempt, err, {
+          ...this.#opts,
+          op: "list",
+          key: prefix,
+          signal: opts.signal,
+        });
       }
     }
   }

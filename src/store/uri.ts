@@ -10,6 +10,7 @@ import { isAbsolute, resolve } from "node:path";
 import { StoreError } from "./errors.ts";
 import { FolderStore } from "./folder.ts";
 import { MemoryStore } from "./memory.ts";
+import { formatS3Config, parseS3Uri, type S3Config } from "./s3/config.ts";
 import type { SyncStore } from "./types.ts";
 
 /** What an opener may consult besides the URI: environment, home directory, `fetch`. */
@@ -204,3 +205,20 @@ registerScheme<MemoryConfig>({
     return store;
   },
 });
+
+function s3Handler(scheme: string): SchemeHandler<S3Config> {
+  return {
+    scheme,
+    example: scheme === "s3"
+      ? "s3://BUCKET/PREFIX?endpoint=URL&region=R"
+      : `${scheme}://HOST:PORT/BUCKET/PREFIX`,
+    parse: (uri) => parseS3Uri(uri),
+    redact: formatS3Config,
+    async open(config, env) {
+      const { openS3Store } = await import("./s3/store.ts");
+      return await openS3Store(config, env);
+    },
+  };
+}
+
+for (const scheme of ["s3", "s3+http", "s3+https"]) registerScheme(s3Handler(scheme));

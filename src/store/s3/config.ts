@@ -1,0 +1,203 @@
+/**
+ * S3 store URIs: `s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=true&profile=P`, and
+ * the shorthand `s3+http://HOST:PORT/BUCKET/PREFIX` (path-style, for MinIO and friends).
+ *
+ * @module
+ */
+
+import { StoreError } from "../errors.ts";
+
+/** Credentials for signing requests. */
+export interface S3Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Whether `If-None-Match: *` on PUT is used: probed once, always, or never. */
+export type ConditionalPutMode = "auto" | "on" | "off";
+
+/** A parsed S3 store URI. */
+export interface S3Config {
+  bucket: string;
+  /** Key prefix inside the bucket: `""` or ending with `/`. */
+  prefix: string;
+  /** The endpoint URL (`http(s)://host[:port]`), or `null` for AWS. */
+  endpoint: string | null;
+  /** The region, or `null` to take it from the environment or profile. */
+  region: string | null;
+  /** Path-style addressing; `null` means path-style for custom endpoints, virtual-hosted for AWS. */
+  pathStyle: boolean | null;
+  /** The credentials profile to read, if named in the URI. */
+  profile: string | null;
+  /** Credentials given in the URI (`s3://KEY:SECRET@bucket`), if any. */
+  credentials: S3Credentials | null;
+  conditionalPut: ConditionalPutMode;
+  /** Size of multipart parts, in bytes. */
+  partSize: number;
+  /** Objects larger than this go up as multipart, in bytes. */
+  multipartThreshold: number;
+  /** Parts uploaded at once. */
+  concurrency: number;
+  /** Per-request timeout, in ms (parts get more for their size). */
+  timeoutMs: number;
+}
+
+const MiB = 1024 * 1024;
+const PARAMS = new Set([
+  "endpoint",
+  "region",
+  "path_style",
+  "profile",
+  "conditional_put",
+  "part_size_mib",
+  "multipart_threshold_mib",
+  "concurrency",
+  "timeout_s",
+]);
+
+function bad(uri: string, why: string): never {
+  throw new StoreError("invalid_input", `Cannot use store "${redactS3Uri(uri)}": ${why}`);
+}
+
+function number(
+  uri: string,
+  name: string,
+  value: string | null,
+  min: number,
+  max: number,
+  fallback: number,
+) {
+  if (value === null) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) {
+    bad(uri, `${name} must be between ${min} and ${max}`);
+  }
+  return n;
+}
+
+/**
+ * Parses an S3 store URI.
+ *
+ * @param uri `s3://…` or `s3+http(s)://…`.
+ * @returns The config.
+ * @throws {StoreError} `invalid_input` for a malformed URI or unknown parameter.
+ */
+export function parseS3Uri(uri: string): S3Config {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    bad(uri, "it is not a valid URI (s3://BUCKET/PREFIX?endpoint=URL&region=R)");
+  }
+  let bucket: string;
+  let path: string;
+  let endpoint: string | null = null;
+  let pathStyle: boolean | null = null;
+  if (url.protocol === "s3:") {
+    bucket = decodeURIComponent(url.hostname);
+    path = url.pathname;
+  } else if (url.protocol === "s3+http:" || url.protocol === "s3+https:") {
+    endpoint = `${url.protocol.slice(3)}//${url.host}`;
+    pathStyle = true;
+    const parts = url.pathname.replace(/^\/+/, "").split("/");
+    bucket = decodeURIComponent(parts.shift() ?? "");
+    path = parts.join("/");
+  } else {
+    bad(uri, "the scheme must be s3:, s3+http: or s3+https:");
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(bucket)) {
+    bad(
+      uri,
+      bucket === ""
+        ? "the bucket name is missing (s3://BUCKET/PREFIX)"
+        : `"${bucket}" is not a valid bucket name`,
+    );
+  }
+  let prefix = decodeURIComponent(path).replace(/^\/+/, "");
+  if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
+  if (prefix.split("/").slice(0, -1).some((s) => s === "" || s === "." || s === "..")) {
+    bad(uri, "the prefix has an empty, '.' or '..' segment");
+  }
+  for (const name of url.searchParams.keys()) {
+    if (!PARAMS.has(name)) {
+      bad(uri, `unknown parameter "${name}" (known: ${[...PARAMS].join(", ")})`);
+    }
+  }
+  const q = url.searchParams;
+  const endpointParam = q.get("endpoint");
+  if (endpointParam !== null) {
+    let e: URL;
+    try {
+      e = new URL(endpointParam);
+    } catch {
+      bad(uri, "endpoint must be a URL like http://127.0.0.1:9000");
+    }
+    if (e.protocol !== "http:" && e.protocol !== "https:") {
+      bad(uri, "endpoint must be http:// or https://");
+    }
+    endpoint = `${e.protocol}//${e.host}${e.pathname.replace(/\/+$/, "")}`;
+  }
+  const style = q.get("path_style");
+  if (style !== null) {
+    if (style !== "true" && style !== "false") bad(uri, "path_style must be true or false");
+    pathStyle = style === "true";
+  }
+  const mode = q.get("conditional_put") ?? "auto";
+  const modes: Record<string, ConditionalPutMode> = {
+    auto: "auto",
+    true: "on",
+    on: "on",
+    false: "off",
+    off: "off",
+  };
+  if (!(mode in modes)) bad(uri, "conditional_put must be auto, true or false");
+  const credentials = url.username === "" ? null : {
+    accessKeyId: decodeURIComponent(url.username),
+    secretAccessKey: decodeURIComponent(url.password),
+  };
+  if (credentials !== null && credentials.secretAccessKey === "") {
+    bad(uri, "credentials in the URI need both parts: s3://ACCESS_KEY:SECRET@bucket");
+  }
+  return {
+    bucket,
+    prefix,
+    endpoint,
+    region: q.get("region"),
+    pathStyle,
+    profile: q.get("profile"),
+    credentials,
+    conditionalPut: modes[mode]!,
+    partSize: number(uri, "part_size_mib", q.get("part_size_mib"), 5, 512, 8) * MiB,
+    multipartThreshold:
+      number(uri, "multipart_threshold_mib", q.get("multipart_threshold_mib"), 5, 5120, 16) * MiB,
+    concurrency: number(uri, "concurrency", q.get("concurrency"), 1, 64, 8),
+    timeoutMs: number(uri, "timeout_s", q.get("timeout_s"), 1, 3600, 30) * 1000,
+  };
+}
+
+/**
+ * A printable form of an S3 config, without credentials.
+ *
+ * @param config The config.
+ * @returns `s3://bucket/prefix?endpoint=…` (never a secret).
+ */
+export function formatS3Config(config: S3Config): string {
+  const params: string[] = [];
+  if (config.endpoint !== null) params.push(`endpoint=${config.endpoint}`);
+  if (config.region !== null) params.push(`region=${config.region}`);
+  if (config.pathStyle !== null) params.push(`path_style=${config.pathStyle}`);
+  if (config.profile !== null) params.push(`profile=${config.profile}`);
+  const creds = config.credentials === null ? "" : "***@";
+  return `s3://${creds}${config.bucket}/${config.prefix}${
+    params.length > 0 ? `?${params.join("&")}` : ""
+  }`;
+}
+
+/** An S3 URI with credentials hidden, even when it does not parse. */
+export function redactS3Uri(uri: string): string {
+  return uri.replace(/^(s3(?:\+https?)?:\/\/)[^@/?#]*@/i, "$1***@").replace(
+    /(endpoint=https?(?:%3A|:)(?:%2F|\/){2})[^@&/]*@/i,
+    "$1***@",
+  );
+}
