@@ -5,6 +5,7 @@ import S3rver from "s3rver";
 import { atomicPuts, shimDes } from "./s3rver_compat.ts";
 import { parseS3Uri } from "../../src/store/s3/config.ts";
 import { S3Store } from "../../src/store/s3/store.ts";
+import { retrying } from "../../src/store/retry.ts";
 import type { StoreEnvironment } from "../../src/store/uri.ts";
 
 export interface S3TestServer {
@@ -20,7 +21,7 @@ export interface S3TestServer {
 /** The MinIO binary, when the environment names one. */
 export const MINIO_BIN = Deno.env.get("HX_TEST_MINIO") || undefined;
 
-async function freePort(): Promise<number> {
+function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
@@ -54,8 +55,8 @@ export async function startS3rver(bucket = "hx-test"): Promise<S3TestServer> {
 
 export async function startMinio(binary: string, bucket = "hx-test"): Promise<S3TestServer> {
   const dir = await Deno.makeTempDir({ prefix: "hx-minio-" });
-  const port = await freePort();
-  const console = await freePort();
+  const port = freePort();
+  const console = freePort();
   const accessKey = "hxtestaccess";
   const secretKey = "hxtestsecret123";
   const child = new Deno.Command(binary, {
@@ -76,7 +77,7 @@ export async function startMinio(binary: string, bucket = "hx-test"): Promise<S3
   const started = Date.now();
   while (true) {
     try {
-      const res = await fetch(`${endpoint}/minio/health/live`);
+      const res = await fetch(`${endpoint}/minio/health/ready`);
       await res.body?.cancel();
       if (res.ok) break;
     } catch {
@@ -101,7 +102,8 @@ export async function startMinio(binary: string, bucket = "hx-test"): Promise<S3
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
-  await createBucket(server, bucket);
+  // "ready" can precede full initialisation by a moment: retry what is retryable.
+  await retrying(() => createBucket(server, bucket), { attempts: 20, baseMs: 100, capMs: 500 });
   return server;
 }
 
@@ -129,14 +131,21 @@ export function uriFor(
   server: S3TestServer,
   prefix = `t-${crypto.randomUUID()}`,
   endpoint = server.endpoint,
+  params = "",
 ): string {
+  const extra = params === "" ? "" : `&${params}`;
   return `s3://${server.bucket}/${prefix}?endpoint=${
     encodeURIComponent(endpoint)
-  }&region=us-east-1&path_style=true`;
+  }&region=us-east-1&path_style=true${extra}`;
 }
 
-export function storeFor(server: S3TestServer, prefix?: string, endpoint?: string): S3Store {
-  const config = parseS3Uri(uriFor(server, prefix, endpoint));
+export function storeFor(
+  server: S3TestServer,
+  prefix?: string,
+  endpoint?: string,
+  params?: string,
+): S3Store {
+  const config = parseS3Uri(uriFor(server, prefix, endpoint, params));
   return new S3Store({
     config,
     credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },

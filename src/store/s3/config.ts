@@ -84,6 +84,11 @@ function number(
  * @throws {StoreError} `invalid_input` for a malformed URI or unknown parameter.
  */
 export function parseS3Uri(uri: string): S3Config {
+  // The URL parser would resolve "a/../b" to "b" silently; refuse such paths as written.
+  const rawPath = uri.replace(/^[^:]+:\/\/[^/?#]*/, "").split(/[?#]/)[0] ?? "";
+  if (rawPath.split("/").some((s) => s === "." || s === "..")) {
+    bad(uri, "the prefix has a '.' or '..' segment");
+  }
   let url: URL;
   try {
     url = new URL(uri);

@@ -142,21 +142,21 @@ async function complete(
   total: number,
   opts: MultipartOptions,
 ): Promise<{ etag?: string }> {
-  let attempt = 0;
-  return await retrying(async () => {
-    attempt++;
-    try {
-      return await io.complete(uploadId, parts, opts.signal);
-    } catch (err) {
-      // A retried Complete whose earlier attempt succeeded (its answer was lost) finds no
-      // upload any more: the object is there, whole.
-      if (attempt > 1 && (err as { code?: string }).code === "NoSuchUpload") {
-        const info = await io.stat();
-        if (info !== null && info.size === total) {
-          return info.etag === undefined ? {} : { etag: info.etag };
-        }
+  let attempts = 0;
+  try {
+    return await retrying(() => {
+      attempts++;
+      return io.complete(uploadId, parts, opts.signal);
+    }, { ...opts.retry, signal: opts.signal, op: "complete multipart" });
+  } catch (err) {
+    // An earlier attempt may have completed the upload and lost its answer: S3 then says
+    // NoSuchUpload to the retry (other servers fail otherwise). The object tells.
+    if (attempts > 1 && !opts.signal?.aborted) {
+      const info = await io.stat().catch(() => null);
+      if (info !== null && info.size === total) {
+        return info.etag === undefined ? {} : { etag: info.etag };
       }
-      throw err;
     }
-  }, { ...opts.retry, signal: opts.signal, op: "complete multipart" });
+    throw err;
+  }
 }

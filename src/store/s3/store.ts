@@ -47,6 +47,8 @@ export interface S3StoreOptions {
   region: string;
   /** The `fetch` to use (tests inject fault-injecting ones). Default: global `fetch`. */
   fetch?: typeof fetch;
+  /** This machine's clock, for signing (ms). Default `Date.now`. */
+  now?: () => number;
 }
 
 function encodeSegment(segment: string): string {
@@ -118,6 +120,7 @@ export class S3Store implements SyncStore {
   readonly #config: S3Config;
   readonly #client: AwsClient;
   readonly #fetch: typeof fetch;
+  readonly #now: () => number;
   readonly #origin: string;
   readonly #basePath: string;
   #clockOffsetMs = 0;
@@ -130,6 +133,7 @@ export class S3Store implements SyncStore {
     this.#config = c;
     this.name = formatS3Config(c);
     this.#fetch = opts.fetch ?? fetch;
+    this.#now = opts.now ?? Date.now;
     this.#client = new AwsClient({
       accessKeyId: opts.credentials.accessKeyId,
       secretAccessKey: opts.credentials.secretAccessKey,
@@ -186,7 +190,7 @@ export class S3Store implements SyncStore {
       const signal = opts.signal === undefined
         ? deadline.controller.signal
         : AbortSignal.any([opts.signal, deadline.controller.signal]);
-      const datetime = new Date(Date.now() + this.#clockOffsetMs).toISOString().replace(
+      const datetime = new Date(this.#now() + this.#clockOffsetMs).toISOString().replace(
         /[:-]|\.\d{3}/g,
         "",
       );
@@ -222,7 +226,7 @@ export class S3Store implements SyncStore {
       const date = res.headers.get("date");
       if (err.code === "RequestTimeTooSkewed" && attempt === 0 && date !== null) {
         // Sign again with the server's idea of the time, once.
-        this.#clockOffsetMs = Date.parse(date) - Date.now();
+        this.#clockOffsetMs = Date.parse(date) - this.#now();
         continue;
       }
       if (
