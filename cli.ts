@@ -248,7 +248,7 @@ const COMMANDS: Record<string, Command> = {
       until: { type: "string" },
       "this-device": { type: "boolean" },
     },
-    run(inv) {
+    async run(inv) {
       const since = str(inv.values, "since");
       if (since === undefined) {
         throw new UsageError("--since DURATION is required (e.g. 15m, 2h, 7d)");
@@ -258,7 +258,7 @@ const COMMANDS: Record<string, Command> = {
       const until = str(inv.values, "until");
       const end = until === undefined ? now : parseTimeSpec(until, now);
       const hx = inv.hx();
-      const result = hx.forget({
+      const result = await hx.forget({
         start,
         end,
         ...(inv.values["this-device"] ? { node: hx.vault.nodeId } : {}),
@@ -277,6 +277,60 @@ const COMMANDS: Record<string, Command> = {
           new Date(end).toISOString()
         }; the next push tells your other devices`,
       );
+    },
+  },
+  attach: {
+    usage: "hx attach --file PATH [--session ID] [--json]",
+    summary:
+      "attach a file to a session (default: the latest); it syncs encrypted on the next push",
+    options: { file: { type: "string" }, session: { type: "string" } },
+    positionals: [0, 1],
+    async run(inv) {
+      const file = str(inv.values, "file") ?? inv.positionals[0];
+      if (file === undefined) throw new UsageError("--file PATH is required");
+      const session = str(inv.values, "session");
+      const a = await inv.hx().attach(file, session === undefined ? {} : { sessionId: session });
+      if (inv.json) return printJson(inv, a);
+      inv.out(
+        `Attached ${a.name} (${bytes(a.size)}, sha256 ${
+          a.sha256.slice(0, 12)
+        }) to session ${a.session_id}.`,
+      );
+    },
+  },
+  artifacts: {
+    usage: "hx artifacts [--session ID] [--json]",
+    summary: "list attached files, newest first (* = content here, the rest are fetched on demand)",
+    options: { session: { type: "string" } },
+    async run(inv) {
+      const session = str(inv.values, "session");
+      const list = await inv.hx().artifacts(session === undefined ? {} : { sessionId: session });
+      if (inv.json) return printJson(inv, list);
+      const now = Date.now();
+      inv.out(table(list.map((a) => [
+        a.cached ? "*" : " ",
+        a.sha256.slice(0, 12),
+        bytes(a.size),
+        relativeTime(a.created_at, now),
+        a.name,
+      ])));
+    },
+  },
+  artifact: {
+    usage: "hx artifact get REF --out PATH [--json]",
+    summary: "write an artifact (by id or sha256 prefix) to PATH, fetching it if needed",
+    options: { out: { type: "string" } },
+    positionals: [2, 2],
+    async run(inv) {
+      const [action, ref] = inv.positionals as [string, string];
+      if (action !== "get") throw new UsageError(`unknown artifact action "${action}"; use get`);
+      const out = str(inv.values, "out");
+      if (out === undefined) throw new UsageError("--out PATH is required");
+      const a = await inv.hx().getArtifact(ref, out, {
+        ...optional("onProgress", progress(inv, "fetch")),
+      });
+      if (inv.json) return printJson(inv, { ...a, out });
+      inv.out(`Wrote ${a.name} (${bytes(a.size)}) to ${out}.`);
     },
   },
   demo: {
@@ -353,7 +407,10 @@ const SYNC: Record<string, Command> = {
     usage: "hx sync push [--json]",
     summary: "publish this device's new history",
     async run(inv) {
-      const result = await inv.hx().push({ ...optional("onProgress", progress(inv, "push")) });
+      const result = await inv.hx().push({
+        ...optional("onProgress", progress(inv, "push")),
+        ...optional("onBlobProgress", progress(inv, "blobs")),
+      });
       if (inv.json) return printJson(inv, result);
       inv.out(
         result.manifest_seq === null

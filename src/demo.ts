@@ -82,7 +82,7 @@ export async function runDemo(
       }`,
     );
 
-    const forgotten = laptop.forget({ start: now - 58_500, end: now - 57_500 });
+    const forgotten = await laptop.forget({ start: now - 58_500, end: now - 57_500 });
     await laptop.push();
     await desktop.pull();
     const leaked = desktop.find({ text: "hunter2" }).length;

@@ -27,6 +27,15 @@ import { findEvents, type FindQuery, type StoredEvent } from "./vault/events.ts"
 import { defaultHomePath, HxHome } from "./vault/home.ts";
 import { type ApplyResult, forget, type ForgetOptions } from "./vault/tombstones.ts";
 import { Vault } from "./vault/vault.ts";
+import { blobPath, isCached, removeCachedBlobs } from "./vault/blob_cache.ts";
+import {
+  type ArtifactListing,
+  attachFile,
+  findArtifact,
+  listArtifacts,
+  type StoredArtifact,
+} from "./history/artifacts.ts";
+import { fetchBlob } from "./sync/blobs.ts";
 import type { TombstonePayload } from "./object/payloads.ts";
 
 /** Options of {@linkcode Hx.open}. */
@@ -111,9 +120,43 @@ export class Hx {
     return findEvents(this.vault.db, query);
   }
 
-  /** Forgets a window here and creates the tombstone the next push publishes. */
-  forget(opts: ForgetOptions): { tombstone: TombstonePayload } & ApplyResult {
-    return forget(this.vault, opts);
+  /** Forgets a window here (and cached blobs only it referenced), and creates the tombstone the next push publishes. */
+  async forget(opts: ForgetOptions): Promise<{ tombstone: TombstonePayload } & ApplyResult> {
+    const result = forget(this.vault, opts);
+    await removeCachedBlobs(this.home.blobsDir, result.orphanedBlobs);
+    return result;
+  }
+
+  /** Attaches a file to a session (default: this device's latest); it syncs on the next push. */
+  attach(path: string, opts: { sessionId?: string } = {}): Promise<StoredArtifact> {
+    return attachFile(this.vault, this.home.blobsDir, path, opts);
+  }
+
+  /** Lists artifacts, newest first. */
+  artifacts(opts: { sessionId?: string } = {}): Promise<ArtifactListing[]> {
+    return listArtifacts(this.vault.db, this.home.blobsDir, opts);
+  }
+
+  /**
+   * Writes an artifact's content to `out`, fetching it from the store if it is not cached.
+   *
+   * @param ref The artifact's id or a prefix of its SHA-256.
+   * @param out Where to write it.
+   * @param opts Byte progress of a fetch.
+   * @returns The artifact.
+   */
+  async getArtifact(
+    ref: string,
+    out: string,
+    opts: { onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<StoredArtifact> {
+    const artifact = findArtifact(this.vault.db, ref);
+    let path = blobPath(this.home.blobsDir, artifact.sha256);
+    if (!(await isCached(this.home.blobsDir, artifact.sha256))) {
+      path = (await this.#session((ctx) => fetchBlob(ctx, artifact, opts)))!;
+    }
+    await Deno.copyFile(path, out);
+    return artifact;
   }
 
   /** Creates a vault on a store and sets this device up to sync with it. */

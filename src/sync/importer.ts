@@ -6,7 +6,6 @@
  * @module
  */
 
-import { join } from "node:path";
 import { sha256Hex } from "../_encoding.ts";
 import { openObject } from "../crypto/envelope.ts";
 import { IntegrityError } from "../errors.ts";
@@ -26,6 +25,7 @@ import {
   loadWindows,
 } from "../vault/events.ts";
 import { type ApplyResult, applyTombstone } from "../vault/tombstones.ts";
+import { removeCachedBlobs } from "../vault/blob_cache.ts";
 import type { SyncContext } from "./context.ts";
 import { MAX_OBJECT_BYTES, MAX_PLAIN_BYTES, MAX_TOMBSTONE_BYTES } from "./limits.ts";
 import { release } from "./quarantine.ts";
@@ -215,11 +215,4 @@ export async function importTombstone(
   });
   await removeCachedBlobs(ctx.home.blobsDir, result.orphanedBlobs);
   return result;
-}
-
-/** Deletes cached blob files. */
-export async function removeCachedBlobs(dir: string, hashes: readonly string[]): Promise<void> {
-  for (const sha of hashes) {
-    await Deno.remove(join(dir, sha)).catch(() => {});
-  }
 }

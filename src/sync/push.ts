@@ -25,6 +25,7 @@ import type { Vault } from "../vault/vault.ts";
 import { type SyncContext, verifyKey } from "./context.ts";
 import { DEFAULT_CONCURRENCY, SEGMENT_MAX_BYTES, SEGMENT_MAX_EVENTS } from "./limits.ts";
 import { reconcileOwnManifest } from "./pull.ts";
+import { assignBlobIds, type BlobUploadCounts, uploadPendingBlobs } from "./blobs.ts";
 import { release } from "./quarantine.ts";
 import { finishRun, startRun } from "./runs.ts";
 
@@ -39,6 +40,8 @@ export interface PushOptions {
   maxSegmentBytes?: number;
   /** Told about progress through the objects to upload. */
   onProgress?: (done: number, total: number) => void;
+  /** Told about bytes of blobs uploaded. */
+  onBlobProgress?: (done: number, total: number) => void;
 }
 
 /** What a push did. */
@@ -49,6 +52,8 @@ export interface PushCounts {
   /** Events in the uploaded segments. */
   events: number;
   tombstones: { uploaded: number };
+  /** Attached blobs uploaded, and those the store already had. */
+  blobs: BlobUploadCounts;
   /** Bytes uploaded. */
   bytes: number;
   /** The seq of the manifest written, or `null` when there was nothing to publish. */
@@ -177,6 +182,7 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     segments: { uploaded: 0 },
     events: 0,
     tombstones: { uploaded: 0 },
+    blobs: { uploaded: 0, present: 0, bytes: 0 },
     bytes: 0,
     manifest_seq: null,
   };
@@ -196,6 +202,13 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
       ...(opts.maxSegmentEvents === undefined ? {} : { maxEvents: opts.maxSegmentEvents }),
       ...(opts.maxSegmentBytes === undefined ? {} : { maxBytes: opts.maxSegmentBytes }),
     });
+    // Blobs before the segments that reference them.
+    await assignBlobIds(ctx);
+    counts.blobs = await uploadPendingBlobs(ctx, {
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      ...(opts.onBlobProgress === undefined ? {} : { onProgress: opts.onBlobProgress }),
+    });
+    counts.bytes += counts.blobs.bytes;
     await uploadObjects(ctx, opts, counts);
     counts.manifest_seq = await publishManifest(ctx, opts);
   } catch (err) {

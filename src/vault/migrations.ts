@@ -73,12 +73,14 @@ export const MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (session_id, node_id)
       ) STRICT;
 
+      -- blob_hash (the blob's id on the store) is assigned by the first push: it is keyed by
+      -- the vault key, which a device may not have when it attaches a file.
       CREATE TABLE artifacts (
         artifact_id TEXT PRIMARY KEY,
         node_id TEXT NOT NULL,
         session_id TEXT NOT NULL,
         sha256 TEXT NOT NULL,
-        blob_hash TEXT NOT NULL,
+        blob_hash TEXT,
         name TEXT NOT NULL,
         size INTEGER NOT NULL,
         created_at INTEGER NOT NULL,
@@ -87,10 +89,10 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX artifacts_session ON artifacts (session_id);
       CREATE INDEX artifacts_sha ON artifacts (sha256);
 
-      -- Blob contents this node has: its own attachments and fetched ones.
+      -- Blob contents in the local cache ($HX_HOME/blobs/<sha256>): this node's attachments
+      -- (uploaded once pushed) and blobs fetched from the store.
       CREATE TABLE blobs (
         sha256 TEXT PRIMARY KEY,
-        blob_hash TEXT NOT NULL,
         size INTEGER NOT NULL,
         uploaded INTEGER NOT NULL DEFAULT 0
       ) STRICT;

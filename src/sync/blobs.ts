@@ -1,0 +1,193 @@
+/**
+ * Blobs on the store: this device's attachments uploaded by push (streamed, encrypted in
+ * chunks, skipped when the store already has them), and others' fetched on demand.
+ *
+ * @module
+ */
+
+import { gzip } from "../crypto/envelope.ts";
+import { openStream, sealStream } from "../crypto/stream_envelope.ts";
+import { IntegrityError } from "../errors.ts";
+import { blobKey } from "../object/keys.ts";
+import type { StoredArtifact } from "../history/artifacts.ts";
+import { PreconditionError } from "../store/errors.ts";
+import { blobPath, cacheStream, HashMismatch, isCached } from "../vault/blob_cache.ts";
+import type { SyncContext } from "./context.ts";
+
+/** The id a blob of plaintext SHA-256 `sha256` has on the store. */
+export async function blobIdOf(ctx: SyncContext, sha256: string): Promise<string> {
+  return ctx.key === null ? sha256 : await ctx.key.blobId(sha256);
+}
+
+/** Gives this device's artifacts their store blob id (keyed by the vault key). */
+export async function assignBlobIds(ctx: SyncContext): Promise<void> {
+  const db = ctx.vault.db;
+  const pending = db.all<{ sha256: string }>(
+    "SELECT DISTINCT sha256 FROM artifacts WHERE node_id = ? AND blob_hash IS NULL",
+    ctx.vault.nodeId,
+  );
+  for (const { sha256 } of pending) {
+    db.run(
+      "UPDATE artifacts SET blob_hash = ? WHERE node_id = ? AND sha256 = ? AND blob_hash IS NULL",
+      await blobIdOf(ctx, sha256),
+      ctx.vault.nodeId,
+      sha256,
+    );
+  }
+}
+
+/** Whether gzip is worth it: the first MiB must shrink below 90 %. */
+async function compressible(path: string): Promise<boolean> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    const sample = new Uint8Array(1024 * 1024);
+    let n = 0;
+    while (n < sample.length) {
+      const got = await file.read(sample.subarray(n));
+      if (got === null) break;
+      n += got;
+    }
+    if (n === 0) return false;
+    return (await gzip(sample.subarray(0, n))).byteLength < n * 0.9;
+  } finally {
+    file.close();
+  }
+}
+
+/** What uploading blobs did. */
+export interface BlobUploadCounts {
+  /** Blobs uploaded. */
+  uploaded: number;
+  /** Blobs the store already had. */
+  present: number;
+  /** Bytes uploaded. */
+  bytes: number;
+}
+
+/**
+ * Uploads this device's attached blobs that the store does not have yet. Each is checked
+ * with HEAD first (a blob's id is its content), then streamed from the cache.
+ *
+ * @param ctx The sync session.
+ * @param opts Abort signal and byte progress.
+ * @returns Counts.
+ */
+export async function uploadPendingBlobs(
+  ctx: SyncContext,
+  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<BlobUploadCounts> {
+  const db = ctx.vault.db;
+  const counts: BlobUploadCounts = { uploaded: 0, present: 0, bytes: 0 };
+  const pending = db.all<{ sha256: string; size: number; blob_hash: string }>(
+    `SELECT b.sha256, b.size, min(a.blob_hash) AS blob_hash FROM blobs b
+     JOIN artifacts a ON a.sha256 = b.sha256 AND a.node_id = ?
+     WHERE b.uploaded = 0 AND a.blob_hash IS NOT NULL GROUP BY b.sha256`,
+    ctx.vault.nodeId,
+  );
+  const total = pending.reduce((n, b) => n + b.size, 0);
+  const signal = opts.signal === undefined ? {} : { signal: opts.signal };
+  let base = 0;
+  for (const blob of pending) {
+    const key = blobKey(ctx.vaultId, blob.blob_hash);
+    const path = blobPath(ctx.home.blobsDir, blob.sha256);
+    if ((await ctx.store.stat(key, signal)) !== null) {
+      counts.present++;
+    } else if (await isCached(ctx.home.blobsDir, blob.sha256)) {
+      const file = await Deno.open(path, { read: true });
+      const sealed = await sealStream(
+        {
+          object_type: "blob",
+          vault_id: ctx.vaultId,
+          blob_hash: blob.blob_hash,
+          created_at: new Date(ctx.vault.now()).toISOString(),
+        },
+        file.readable,
+        { key: ctx.key, plainLength: blob.size, compress: await compressible(path) },
+      );
+      try {
+        await ctx.store.putAtomic(key, sealed, {
+          ifAbsent: true,
+          ...signal,
+          onProgress: (done) => opts.onProgress?.(base + Math.min(done, blob.size), total),
+        });
+        counts.uploaded++;
+        counts.bytes += blob.size;
+      } catch (err) {
+        if (
+          !(err instanceof PreconditionError ||
+            (err as { category?: string }).category === "precondition")
+        ) {
+          throw err;
+        }
+        counts.present++; // another device uploaded the same content meanwhile
+      }
+    } else {
+      continue; // forgotten meanwhile: nothing to upload
+    }
+    base += blob.size;
+    opts.onProgress?.(base, total);
+    db.run("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?", blob.sha256);
+  }
+  return counts;
+}
+
+/**
+ * Makes an artifact's content available in the local cache, fetching it from the store if
+ * needed: streamed, each chunk authenticated, the plaintext SHA-256 checked against the
+ * artifact before the file appears in the cache.
+ *
+ * @param ctx The sync session.
+ * @param artifact The artifact.
+ * @param opts Abort signal and byte progress.
+ * @returns The path of the cached content.
+ * @throws {IntegrityError} `hash_mismatch` when the content is not what the artifact says.
+ */
+export async function fetchBlob(
+  ctx: SyncContext,
+  artifact: StoredArtifact,
+  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<string> {
+  const dir = ctx.home.blobsDir;
+  if (await isCached(dir, artifact.sha256)) return blobPath(dir, artifact.sha256);
+  const blobHash = artifact.blob_hash ?? await blobIdOf(ctx, artifact.sha256);
+  if (blobHash !== await blobIdOf(ctx, artifact.sha256)) {
+    throw new IntegrityError(
+      "wrong_id",
+      `Cannot fetch ${artifact.name}: its blob id does not match its content hash`,
+    );
+  }
+  const key = blobKey(ctx.vaultId, blobHash);
+  const { stream } = await ctx.store.getStream(
+    key,
+    opts.signal === undefined ? {} : { signal: opts.signal },
+  );
+  const { plaintext } = await openStream(stream, {
+    key: ctx.key,
+    expect: { object_type: "blob", vault_id: ctx.vaultId, blob_hash: blobHash },
+    maxPlainBytes: artifact.size,
+  });
+  let done = 0;
+  const counted = plaintext.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        done += chunk.byteLength;
+        opts.onProgress?.(done, artifact.size);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  try {
+    await cacheStream(dir, counted, artifact.sha256);
+  } catch (err) {
+    if (err instanceof HashMismatch) {
+      throw new IntegrityError("hash_mismatch", `Cannot fetch ${artifact.name}: ${err.message}`);
+    }
+    throw err;
+  }
+  ctx.vault.db.run(
+    "INSERT OR IGNORE INTO blobs (sha256, size, uploaded) VALUES (?, ?, 1)",
+    artifact.sha256,
+    artifact.size,
+  );
+  return blobPath(dir, artifact.sha256);
+}
