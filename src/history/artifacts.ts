@@ -27,7 +27,9 @@ export interface StoredArtifact extends Omit<ArtifactRecord, "blob_hash"> {
  */
 export function latestSession(db: Db, nodeId: string): string | null {
   return db.get<{ session_id: string }>(
-    `SELECT session_id FROM events WHERE node_id = ? ORDER BY started_at DESC, id DESC LIMIT 1`,
+    `SELECT s.session_id FROM events e JOIN sessions s ON s.ref = e.session_ref
+     WHERE e.node_ref = (SELECT ref FROM nodes WHERE node_id = ?)
+     ORDER BY e.started_at DESC, e.id DESC LIMIT 1`,
     nodeId,
   )?.session_id ?? null;
 }

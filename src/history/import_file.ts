@@ -59,10 +59,31 @@ export function importSessionId(nodeId: string, shell: Shell): string {
   return uuidFromHash(createHash("sha256").update(`hx import ${nodeId} ${shell}`).digest());
 }
 
-function seqOf(key: string): number {
-  // 53 bits of SHA-256: collisions stay below 1e-4 even at a million imported commands.
-  const digest = createHash("sha256").update(key).digest();
-  return digest.readUIntBE(0, 6) * 32 + (digest[6]! >> 3);
+/** A well-mixed 53-bit hash of a string (two 32-bit multiply-xorshift lanes). */
+export function hash53(text: string): number {
+  let a = 0x9e3779b9;
+  let b = 0x85ebca6b;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    a = Math.imul(a ^ c, 0xcc9e2d51);
+    a = (a << 15) | (a >>> 17);
+    b = Math.imul(b ^ c, 0x1b873593);
+    b = (b << 13) | (b >>> 19);
+  }
+  a ^= text.length;
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b) ^ Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  b = Math.imul(b ^ (b >>> 16), 0xc2b2ae35) ^ Math.imul(a ^ (a >>> 13), 0x85ebca6b);
+  a ^= a >>> 16;
+  return (b & 0x1fffff) * 4294967296 + (a >>> 0);
+}
+
+/**
+ * The seq of an imported command. A dated command's seq starts with its time in seconds
+ * (so imports append to the identity index in order), then 20 bits of hash of its text and
+ * occurrence among identical ones; an undated command's seq is 53 bits of that hash.
+ */
+function seqOf(startedAt: number | null, h: number): number {
+  return startedAt === null ? h : Math.floor(startedAt / 1000) * 1048576 + (h % 1048576);
 }
 
 /**
@@ -80,19 +101,20 @@ export function importCommands(
   opts: { shell: Shell; undatedTime: number },
 ): InsertCounts {
   const session = importSessionId(vault.nodeId, opts.shell);
-  const seen = new Map<string, number>();
+  const seen = new Map<number, number>(); // occurrences, by hash of the identity
   const events: EventRecord[] = [];
   let firstStart = Number.POSITIVE_INFINITY;
   commands.forEach((c, i) => {
     const identity = `${c.started_at ?? "-"}\0${c.cmd}`;
-    const occurrence = seen.get(identity) ?? 0;
-    seen.set(identity, occurrence + 1);
+    const h = hash53(identity);
+    const occurrence = seen.get(h) ?? 0;
+    seen.set(h, occurrence + 1);
     const started = c.started_at ?? Math.max(0, opts.undatedTime - (commands.length - i));
     firstStart = Math.min(firstStart, started);
     events.push({
       node_id: vault.nodeId,
       session_id: session,
-      seq: seqOf(`${identity}\0${occurrence}`),
+      seq: seqOf(c.started_at, occurrence === 0 ? h : hash53(`${identity}\0${occurrence}`)),
       started_at: started,
       ended_at: c.duration_ms === null ? null : started + c.duration_ms,
       duration_ms: c.duration_ms,

@@ -6,7 +6,7 @@
  */
 
 import type { EventRecord } from "../object/payloads.ts";
-import { insertEvents, insertSession } from "../vault/events.ts";
+import { insertEvents, insertSession, OWN_NODE_REF } from "../vault/events.ts";
 import type { Vault } from "../vault/vault.ts";
 import { scrubSecrets } from "./scrub.ts";
 
@@ -46,8 +46,9 @@ export function recordEvent(vault: Vault, input: RecordInput): boolean {
     }, null);
     const seq = input.seq ??
       (db.get<{ n: number | null }>(
-          "SELECT max(seq) AS n FROM events WHERE node_id = ? AND session_id = ?",
-          vault.nodeId,
+          `SELECT max(seq) AS n FROM events WHERE node_ref = ?
+             AND session_ref = (SELECT ref FROM sessions WHERE session_id = ?)`,
+          OWN_NODE_REF,
           input.session_id,
         )?.n ?? 0) + 1;
     const ended = input.ended_at === undefined ? vault.now() : input.ended_at;

@@ -120,8 +120,11 @@ export function importSegment(
   const db = ctx.vault.db;
   return db.transaction(() => {
     const windows = loadWindows(db);
-    const counts = insertEvents(db, payload.events, seg.segment_id, windows);
-    for (const session of payload.sessions) insertSession(db, session, seg.segment_id);
+    // Only this device's own events keep their segment (restored from its own manifest,
+    // they must never be sealed again); others' need no seal state.
+    const own = seg.node_id === ctx.vault.nodeId ? seg.segment_id : null;
+    const counts = insertEvents(db, payload.events, own, windows);
+    for (const session of payload.sessions) insertSession(db, session, own);
     for (const a of payload.artifacts) {
       if (isCovered(windows, { started_at: a.created_at, node_id: a.node_id })) continue;
       db.run(

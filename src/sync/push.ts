@@ -21,6 +21,7 @@ import {
 } from "../object/payloads.ts";
 import type { RequestCounts } from "../store/metered.ts";
 import type { Db } from "../vault/db.ts";
+import { EVENTS_JOINED, OWN_NODE_REF } from "../vault/events.ts";
 import type { Vault } from "../vault/vault.ts";
 import { type SyncContext, verifyKey } from "./context.ts";
 import { DEFAULT_CONCURRENCY, SEGMENT_MAX_BYTES, SEGMENT_MAX_EVENTS } from "./limits.ts";
@@ -88,8 +89,8 @@ export function sealPending(
     const now = vault.now();
     const rows = db.all<{ id: number; size: number }>(
       `SELECT id, length(cmd) + coalesce(length(cwd), 0) + coalesce(length(host), 0) AS size
-       FROM events WHERE node_id = ? AND segment_id IS NULL ORDER BY started_at, id`,
-      node,
+       FROM events WHERE node_ref = ? AND segment_id IS NULL ORDER BY started_at, id`,
+      OWN_NODE_REF,
     );
     const assign = db.prepare("UPDATE events SET segment_id = ? WHERE id = ?");
     let created = 0;
@@ -113,14 +114,21 @@ export function sealPending(
       bytes += size;
     }
     const others = db.get<{ n: number }>(
-      `SELECT (SELECT count(*) FROM sessions WHERE node_id = ?1 AND segment_id IS NULL)
+      `SELECT (SELECT count(*) FROM sessions WHERE node_id = ?1 AND segment_id IS NULL
+                 AND started_at IS NOT NULL)
             + (SELECT count(*) FROM pins WHERE node_id = ?1 AND segment_id IS NULL)
             + (SELECT count(*) FROM artifacts WHERE node_id = ?1 AND segment_id IS NULL) AS n`,
       node,
     )!.n;
     if (others > 0 && current === null) openSegment();
     if (current !== null) {
-      for (const table of ["sessions", "pins", "artifacts"]) {
+      db.run(
+        `UPDATE sessions SET segment_id = ? WHERE node_id = ? AND segment_id IS NULL
+           AND started_at IS NOT NULL`,
+        current,
+        node,
+      );
+      for (const table of ["pins", "artifacts"]) {
         db.run(
           `UPDATE ${table} SET segment_id = ? WHERE node_id = ? AND segment_id IS NULL`,
           current,
@@ -136,10 +144,11 @@ export function sealPending(
 export function segmentPayload(db: Db, node: string, segmentId: string): SegmentPayload {
   return {
     events: db.all(
-      `SELECT node_id, session_id, seq, started_at, ended_at, duration_ms, exit_code, cwd, cmd, host
-       FROM events WHERE node_id = ? AND segment_id = ? ORDER BY started_at, id`,
-      node,
+      `SELECT n.node_id, s.session_id, e.seq, e.started_at, e.ended_at, e.duration_ms, e.exit_code,
+         e.cwd, e.cmd, e.host
+       FROM ${EVENTS_JOINED} WHERE e.segment_id = ? AND e.node_ref = ? ORDER BY e.started_at, e.id`,
       segmentId,
+      OWN_NODE_REF,
     ),
     sessions: db.all(
       `SELECT session_id, node_id, started_at, host, shell FROM sessions

@@ -9,6 +9,7 @@ import type { ErrorCategory } from "../errors.ts";
 import { redactStoreUri } from "../store/uri.ts";
 import type { HxHome } from "../vault/home.ts";
 import type { Vault } from "../vault/vault.ts";
+import { OWN_NODE_REF } from "../vault/events.ts";
 import { listQuarantine, type QuarantineEntry } from "./quarantine.ts";
 import { lastError, lastRun, lastSuccessfulRun, type RunRecord } from "./runs.ts";
 
@@ -60,7 +61,8 @@ export interface SyncStatus {
 export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus> {
   const db = vault.db;
   const config = await home.readConfig();
-  const count = (sql: string, ...args: string[]) => db.get<{ n: number }>(sql, ...args)!.n;
+  const count = (sql: string, ...args: (string | number)[]) =>
+    db.get<{ n: number }>(sql, ...args)!.n;
   const error = lastError(db);
   const devices = db.all<
     Omit<DeviceStatus, "this_device" | "last_push_at"> & { created_at: number }
@@ -81,9 +83,9 @@ export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus
     events: count("SELECT count(*) AS n FROM events"),
     pending: {
       events: count(
-        `SELECT count(*) AS n FROM events WHERE node_id = ? AND (segment_id IS NULL OR segment_id IN
+        `SELECT count(*) AS n FROM events WHERE node_ref = ? AND (segment_id IS NULL OR segment_id IN
            (SELECT segment_id FROM segments WHERE published = 0))`,
-        vault.nodeId,
+        OWN_NODE_REF,
       ),
       tombstones: count(
         "SELECT count(*) AS n FROM tombstones WHERE created_by = ? AND published = 0",

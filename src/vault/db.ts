@@ -48,6 +48,7 @@ export class Db {
       raw.exec("PRAGMA synchronous = NORMAL");
       raw.exec("PRAGMA foreign_keys = ON");
       raw.exec("PRAGMA temp_store = MEMORY");
+      raw.exec("PRAGMA cache_size = -32768"); // 32 MiB
       db.#migrate();
     } catch (err) {
       raw.close();

@@ -23,13 +23,33 @@ export const MIGRATIONS: readonly Migration[] = [
         value TEXT NOT NULL
       ) STRICT;
 
-      -- Every command known here: recorded on this node or imported from others.
-      -- segment_id: for this node's events, the segment that seals them (NULL until
-      -- sealed); for imported events, the segment they came from.
+      -- Node ids, interned: events refer to them by ref. This device is always ref 1.
+      CREATE TABLE nodes (
+        ref INTEGER PRIMARY KEY,
+        node_id TEXT NOT NULL UNIQUE
+      ) STRICT;
+
+      -- Sessions, interned the same way. A row exists as soon as an event names the
+      -- session; its details (node, start, host, shell) arrive with its session record.
+      -- segment_id: for this device's sessions, the segment that published the record.
+      CREATE TABLE sessions (
+        ref INTEGER PRIMARY KEY,
+        session_id TEXT NOT NULL UNIQUE,
+        node_id TEXT,
+        started_at INTEGER,
+        host TEXT,
+        shell TEXT,
+        segment_id TEXT
+      ) STRICT;
+
+      -- Every command known here: recorded on this device or imported from others. Its
+      -- identity is (node, session, seq). segment_id is set only for this device's events
+      -- (NULL until sealed into a segment) and for its own events restored from the store;
+      -- events of other devices leave it NULL, so the partial indexes below stay small.
       CREATE TABLE events (
         id INTEGER PRIMARY KEY,
-        node_id TEXT NOT NULL,
-        session_id TEXT NOT NULL,
+        node_ref INTEGER NOT NULL,
+        session_ref INTEGER NOT NULL,
         seq INTEGER NOT NULL,
         started_at INTEGER NOT NULL,
         ended_at INTEGER,
@@ -39,31 +59,22 @@ export const MIGRATIONS: readonly Migration[] = [
         cmd TEXT NOT NULL,
         host TEXT,
         segment_id TEXT,
-        UNIQUE (node_id, session_id, seq)
+        UNIQUE (node_ref, session_ref, seq)
       ) STRICT;
       CREATE INDEX events_started ON events (started_at);
-      CREATE INDEX events_segment ON events (node_id, segment_id);
-      CREATE INDEX events_session ON events (session_id, seq);
+      CREATE INDEX events_unsealed ON events (id) WHERE node_ref = 1 AND segment_id IS NULL;
+      CREATE INDEX events_segment ON events (segment_id) WHERE segment_id IS NOT NULL;
 
+      -- Substring search: trigrams of every command, without positions (detail=none keeps
+      -- the index small; matches are verified against the command itself). Rows are added
+      -- in bulk after each batch of inserts; deletions go through the trigger.
       CREATE VIRTUAL TABLE events_fts USING fts5 (
-        cmd, content = 'events', content_rowid = 'id', tokenize = 'trigram'
+        cmd, content = 'events', content_rowid = 'id', tokenize = 'trigram', detail = 'none',
+        columnsize = 0
       );
-      CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
-        INSERT INTO events_fts (rowid, cmd) VALUES (new.id, new.cmd);
-      END;
       CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
         INSERT INTO events_fts (events_fts, rowid, cmd) VALUES ('delete', old.id, old.cmd);
       END;
-
-      CREATE TABLE sessions (
-        session_id TEXT PRIMARY KEY,
-        node_id TEXT NOT NULL,
-        started_at INTEGER NOT NULL,
-        host TEXT,
-        shell TEXT,
-        segment_id TEXT
-      ) STRICT;
-      CREATE INDEX sessions_segment ON sessions (node_id, segment_id);
 
       CREATE TABLE pins (
         session_id TEXT NOT NULL,

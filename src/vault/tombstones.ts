@@ -21,8 +21,12 @@ export interface ApplyResult {
   orphanedBlobs: string[];
 }
 
-function scopeClause(node: string | null): string {
-  return node === null ? "" : " AND node_id = ?";
+/** Limits a statement to one node's rows: by interned ref for events, by id elsewhere. */
+function scopeClause(node: string | null, column: "node_ref" | "node_id"): string {
+  if (node === null) return "";
+  return column === "node_id"
+    ? " AND node_id = ?"
+    : " AND node_ref = (SELECT ref FROM nodes WHERE node_id = ?)";
 }
 
 /**
@@ -45,9 +49,12 @@ export function applyTombstone(db: Db, t: TombstonePayload): ApplyResult {
       t.end_ts,
       t.node_id,
     ) > 0;
-    const scope = scopeClause(t.node_id);
+    const scope = scopeClause(t.node_id, "node_id");
     const args = t.node_id === null ? [t.start_ts, t.end_ts] : [t.start_ts, t.end_ts, t.node_id];
-    const events = db.run(`DELETE FROM events WHERE started_at BETWEEN ? AND ?${scope}`, ...args);
+    const events = db.run(
+      `DELETE FROM events WHERE started_at BETWEEN ? AND ?${scopeClause(t.node_id, "node_ref")}`,
+      ...args,
+    );
     const doomed = db.all<{ sha256: string }>(
       `SELECT DISTINCT sha256 FROM artifacts WHERE created_at BETWEEN ? AND ?${scope}`,
       ...args,
@@ -58,7 +65,7 @@ export function applyTombstone(db: Db, t: TombstonePayload): ApplyResult {
     );
     db.run(
       `DELETE FROM sessions WHERE started_at BETWEEN ? AND ?${scope}
-         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_id = sessions.session_id)`,
+         AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_ref = sessions.ref)`,
       ...args,
     );
     const orphanedBlobs: string[] = [];

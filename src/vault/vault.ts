@@ -5,7 +5,9 @@
  */
 
 import { uuidv7 } from "../_ids.ts";
+import { HxError } from "../errors.ts";
 import { Db } from "./db.ts";
+import { OWN_NODE_REF } from "./events.ts";
 
 /** Options of {@linkcode Vault.open}. */
 export interface VaultOpenOptions {
@@ -62,8 +64,24 @@ export class Vault {
         const id = uuidv7(now());
         db.setMeta("node_id", id);
         db.setMeta("created_at", String(now()));
+        // This device is node ref 1: the partial index of unsealed events relies on it.
+        db.run("INSERT INTO nodes (ref, node_id) VALUES (?, ?)", OWN_NODE_REF, id);
         return id;
       });
+    }
+    const own = db.get<{ node_id: string }>(
+      "SELECT node_id FROM nodes WHERE ref = ?",
+      OWN_NODE_REF,
+    );
+    if (own?.node_id !== nodeId) {
+      db.close();
+      throw new HxError(
+        "corrupt",
+        `Cannot open the index ${path}: its node table is inconsistent`,
+        {
+          hint: "delete the index and pull again to rebuild it",
+        },
+      );
     }
     return new Vault(db, nodeId, opts.host ?? safeHostname(), now);
   }
