@@ -40,29 +40,73 @@ function nonceFor(prefix: Uint8Array, index: number, last: boolean): Uint8Array 
   return nonce;
 }
 
-/** Re-chunks a byte stream into pieces of exactly `size` bytes (the last may be shorter). */
-function rechunk(size: number): TransformStream<Uint8Array, Uint8Array> {
-  let buffer = new Uint8Array(size);
-  let filled = 0;
-  return new TransformStream({
-    transform(chunk, controller) {
-      let at = 0;
-      while (at < chunk.byteLength) {
-        const n = Math.min(size - filled, chunk.byteLength - at);
-        buffer.set(chunk.subarray(at, at + n), filled);
-        filled += n;
-        at += n;
-        if (filled === size) {
-          controller.enqueue(buffer);
-          buffer = new Uint8Array(size);
-          filled = 0;
+/**
+ * Reads a stream in pieces of exactly `size` bytes (the last may be shorter, then empty),
+ * into two buffers used in turn, so that reading allocates nothing per piece. A byte stream
+ * (a file's) is read with a BYOB reader straight into the buffers.
+ */
+class ChunkFiller {
+  readonly #size: number;
+  readonly #byob: ReadableStreamBYOBReader | null;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null;
+  #buffers: [Uint8Array, Uint8Array];
+  #turn = 0;
+  #carry: Uint8Array | null = null;
+  #ended = false;
+
+  constructor(source: ReadableStream<Uint8Array>, size: number) {
+    this.#size = size;
+    this.#buffers = [new Uint8Array(size), new Uint8Array(size)];
+    let byob: ReadableStreamBYOBReader | null = null;
+    try {
+      byob = source.getReader({ mode: "byob" });
+    } catch {
+      byob = null; // not a byte stream
+    }
+    this.#byob = byob;
+    this.#reader = byob === null ? source.getReader() : null;
+  }
+
+  /** The next piece; it stays valid until the call after next. */
+  async fill(): Promise<Uint8Array> {
+    const turn = this.#turn;
+    this.#turn ^= 1;
+    let buffer = this.#buffers[turn]!;
+    let filled = 0;
+    while (filled < this.#size && !this.#ended) {
+      if (this.#byob !== null) {
+        const { done, value } = await this.#byob.read(
+          new Uint8Array(buffer.buffer, filled, this.#size - filled),
+        );
+        if (value !== undefined) {
+          buffer = new Uint8Array(value.buffer); // the read transferred the buffer
+          filled += value.byteLength;
         }
+        if (done) this.#ended = true;
+      } else {
+        let chunk = this.#carry;
+        this.#carry = null;
+        if (chunk === null) {
+          const { done, value } = await this.#reader!.read();
+          if (done) {
+            this.#ended = true;
+            break;
+          }
+          chunk = value;
+        }
+        const n = Math.min(chunk.byteLength, this.#size - filled);
+        buffer.set(chunk.subarray(0, n), filled);
+        filled += n;
+        if (n < chunk.byteLength) this.#carry = chunk.subarray(n);
       }
-    },
-    flush(controller) {
-      if (filled > 0) controller.enqueue(buffer.subarray(0, filled));
-    },
-  });
+    }
+    this.#buffers[turn] = buffer;
+    return buffer.subarray(0, filled);
+  }
+
+  cancel(reason: unknown): Promise<void> {
+    return (this.#byob ?? this.#reader)!.cancel(reason);
+  }
 }
 
 /**
@@ -121,8 +165,12 @@ export async function sealStream(
   if (objectKey !== null && prefix !== null) {
     const key = objectKey;
     const noncePrefix = prefix;
+    const filler = new ChunkFiller(payload, chunkSize);
     let index = 0;
-    let pending: Uint8Array | null = null;
+    let current: Uint8Array | null = null;
+    let finished = false;
+    // WebCrypto copies its input when called, so a piece's buffer is free for the next
+    // fill as soon as encrypt() has been called on it.
     const seal = (chunk: Uint8Array, last: boolean) =>
       crypto.subtle.encrypt(
         {
@@ -132,19 +180,23 @@ export async function sealStream(
         },
         key,
         chunk as BufferSource,
-      ).then((c) => new Uint8Array(c));
-    payload = payload.pipeThrough(rechunk(chunkSize)).pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        // One chunk of lookahead: a chunk is sealed as last only when the stream has ended.
-        async transform(chunk, controller) {
-          if (pending !== null) controller.enqueue(await seal(pending, false));
-          pending = chunk;
-        },
-        async flush(controller) {
-          controller.enqueue(await seal(pending ?? new Uint8Array(), true));
-        },
-      }),
-    );
+      );
+    payload = new ReadableStream<Uint8Array>({
+      // One piece of lookahead: a piece is sealed as last only once the source has ended.
+      async pull(controller) {
+        if (finished) return controller.close();
+        current ??= await filler.fill();
+        const next = await filler.fill();
+        const last = next.byteLength === 0;
+        const sealed = seal(current, last);
+        current = next;
+        controller.enqueue(new Uint8Array(await sealed));
+        if (last) finished = true;
+      },
+      cancel(reason) {
+        return filler.cancel(reason);
+      },
+    }, { highWaterMark: 0 });
   }
   let leadSent = false;
   const reader = payload.getReader();

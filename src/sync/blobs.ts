@@ -107,6 +107,7 @@ export async function uploadPendingBlobs(
       try {
         await ctx.store.putAtomic(key, sealed, {
           ifAbsent: true,
+          size: blob.size, // plaintext size: close enough to choose multipart up front
           ...signal,
           onProgress: (done) => opts.onProgress?.(base + Math.min(done, blob.size), total),
         });

@@ -93,7 +93,7 @@ s3Test(
     assert.ok(seen.has("absent"), "the reader never polled during the upload");
     assert.deepEqual([...seen].filter((s) => s !== "absent"), seen.size > 1 ? [String(size)] : []);
     const parts = proxy.stats.log.filter((l) => /^PUT .*partNumber=/.test(l)).length;
-    assert.equal(parts, Math.ceil(size / (8 * MiB)));
+    assert.equal(parts, Math.ceil(size / (5 * MiB)));
     const { stream, info } = await reader.getStream("blobs/big");
     assert.equal(info.size, size);
     assert.deepEqual(await sha256Of(stream), { size, sha256: src.sha256() });

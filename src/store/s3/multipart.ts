@@ -50,14 +50,14 @@ export interface MultipartOptions {
  * Uploads `head` (bytes already read) followed by the rest of `reader` as one object.
  *
  * @param io The store's requests.
- * @param head Bytes read before deciding on multipart.
+ * @param head Chunks read before deciding on multipart.
  * @param reader The rest of the source (may be already finished).
  * @param opts Part size, concurrency, signal, progress and retry policy.
  * @returns The new object's etag, if the server gave one.
  */
 export async function uploadMultipart(
   io: MultipartIO,
-  head: Uint8Array,
+  head: readonly Uint8Array[],
   reader: ReadableStreamDefaultReader<Uint8Array> | null,
   opts: MultipartOptions,
 ): Promise<{ etag?: string }> {
@@ -72,6 +72,8 @@ export async function uploadMultipart(
   let done = 0;
   let total = 0;
 
+  // Part buffers are recycled: at most concurrency + 1 exist, whatever the object's size.
+  const pool: Uint8Array[] = [];
   const launch = (body: Uint8Array) => {
     const n = ++partNumber;
     const task = retrying(() => io.uploadPart(uploadId, n, body, opts.signal), {
@@ -85,7 +87,10 @@ export async function uploadMultipart(
       opts.onProgress?.(done, opts.size);
     }, (error) => {
       failure ??= { error };
-    }).finally(() => inflight.delete(task));
+    }).finally(() => {
+      inflight.delete(task);
+      if (body.byteLength === opts.partSize) pool.push(body);
+    });
     inflight.add(task);
   };
   const waitForSlot = async () => {
@@ -95,7 +100,8 @@ export async function uploadMultipart(
   };
 
   try {
-    let buffer = new Uint8Array(opts.partSize);
+    const fresh = () => pool.pop() ?? new Uint8Array(opts.partSize);
+    let buffer = fresh();
     let filled = 0;
     const feed = async (chunk: Uint8Array) => {
       let at = 0;
@@ -108,12 +114,12 @@ export async function uploadMultipart(
         if (filled === opts.partSize) {
           await waitForSlot();
           launch(buffer);
-          buffer = new Uint8Array(opts.partSize);
+          buffer = fresh();
           filled = 0;
         }
       }
     };
-    await feed(head);
+    for (const chunk of head) await feed(chunk);
     while (reader !== null) {
       const { done: end, value } = await readAbortable(reader, opts.signal, opts.store);
       if (end) break;

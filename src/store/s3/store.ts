@@ -7,7 +7,7 @@
  * @module
  */
 
-import { AwsClient } from "aws4fetch";
+import { AwsV4Signer } from "aws4fetch";
 import { sha256Hex } from "../../_encoding.ts";
 import { concat, limitStream, readAbortable } from "../_bytes.ts";
 import { NotFoundError, PreconditionError, StoreError, TooLargeError } from "../errors.ts";
@@ -118,7 +118,10 @@ export class S3Store implements SyncStore {
   /** The URI without secrets. */
   readonly name: string;
   readonly #config: S3Config;
-  readonly #client: AwsClient;
+  readonly #credentials: S3Credentials;
+  readonly #region: string;
+  /** Signing keys by date, shared across requests (aws4fetch's cache). */
+  readonly #signingKeys = new Map<string, ArrayBuffer>();
   readonly #fetch: typeof fetch;
   readonly #now: () => number;
   readonly #origin: string;
@@ -134,16 +137,8 @@ export class S3Store implements SyncStore {
     this.name = formatS3Config(c);
     this.#fetch = opts.fetch ?? fetch;
     this.#now = opts.now ?? Date.now;
-    this.#client = new AwsClient({
-      accessKeyId: opts.credentials.accessKeyId,
-      secretAccessKey: opts.credentials.secretAccessKey,
-      ...(opts.credentials.sessionToken === undefined
-        ? {}
-        : { sessionToken: opts.credentials.sessionToken }),
-      service: "s3",
-      region: opts.region,
-      retries: 0,
-    });
+    this.#credentials = opts.credentials;
+    this.#region = opts.region;
     const endpoint = new URL(c.endpoint ?? `https://s3.${opts.region}.amazonaws.com`);
     const endpointPath = endpoint.pathname.replace(/\/+$/, "");
     const pathStyle = c.pathStyle ?? c.endpoint !== null;
@@ -194,15 +189,30 @@ export class S3Store implements SyncStore {
         /[:-]|\.\d{3}/g,
         "",
       );
-      const request = await this.#client.sign(url, {
+      // Signed with the signer alone (no Request around the body: a large part is not
+      // copied once more), then sent with our fetch.
+      const signed = await new AwsV4Signer({
         method,
+        url,
         headers: { ...opts.headers, "x-amz-content-sha256": hash },
-        ...(opts.body === undefined ? {} : { body: opts.body as BodyInit }),
-        aws: { datetime },
-      });
+        accessKeyId: this.#credentials.accessKeyId,
+        secretAccessKey: this.#credentials.secretAccessKey,
+        ...(this.#credentials.sessionToken === undefined
+          ? {}
+          : { sessionToken: this.#credentials.sessionToken }),
+        service: "s3",
+        region: this.#region,
+        cache: this.#signingKeys,
+        datetime,
+      }).sign();
       let res: Response;
       try {
-        res = await this.#fetch(request, { signal });
+        res = await this.#fetch(signed.url, {
+          method,
+          headers: signed.headers,
+          ...(opts.body === undefined ? {} : { body: opts.body as BodyInit }),
+          signal,
+        });
       } catch (err) {
         deadline.clear();
         throw errorFromFetch(err, {
@@ -436,26 +446,25 @@ export class S3Store implements SyncStore {
     if (data instanceof Uint8Array && data.byteLength <= threshold) {
       return await this.#putSingle(key, data, opts, native);
     }
-    // Read up to the threshold: a small stream still goes up in one PUT.
-    let head: Uint8Array;
+    // A stream of unknown size is read up to the threshold first: a small one still goes up
+    // in one PUT. A stream known to be large goes straight to multipart.
+    let head: Uint8Array[] = [];
     let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
     if (data instanceof Uint8Array) {
-      head = data;
+      head = [data];
     } else {
       reader = data.getReader();
-      const chunks: Uint8Array[] = [];
       let size = 0;
-      while (size <= threshold) {
+      while (size <= threshold && !(opts.size !== undefined && opts.size > threshold)) {
         const { done, value } = await readAbortable(reader, opts.signal, this.name);
         if (done) {
           reader = null;
           break;
         }
-        chunks.push(value);
+        head.push(value);
         size += value.byteLength;
       }
-      head = concat(chunks, size);
-      if (reader === null) return await this.#putSingle(key, head, opts, native);
+      if (reader === null) return await this.#putSingle(key, concat(head, size), opts, native);
     }
     return await uploadMultipart(this.#multipartIO(key), head, reader, {
       partSize: this.#config.partSize,
