@@ -10,6 +10,10 @@ import { zshHistory } from "./data.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const MiB = 1024 * 1024;
 const quick = Deno.args.includes("--quick"); // smaller sizes, for trying the harness
+const onlyArg = Deno.args.find((a) => a.startsWith("--only="));
+/** `--only=blob,import`: run just those scenarios (while working on one). */
+const only = onlyArg === undefined ? null : new Set(onlyArg.slice("--only=".length).split(","));
+const wanted = (name: string) => only === null || only.has(name);
 const SIZES = quick
   ? {
     import: 20_000,
@@ -106,6 +110,11 @@ async function awsCli(): Promise<string | null> {
   return pip.ok ? bin : null;
 }
 
+/**
+ * The same transfer with awscli. Its whole-process figures are what a user of it gets; its
+ * transfer figures take off the cost of one process copying a 1-byte file (Python start,
+ * credentials, one request), for comparison with hx's in-process transfer.
+ */
 async function peer(server: S3TestServer, file: string, mib: number, tmp: string) {
   const aws = await awsCli();
   if (aws === null) return { tool: null, reason: "awscli could not be installed" };

@@ -138,7 +138,8 @@ export class Hx {
   }
 
   /**
-   * Writes an artifact's content to `out`, fetching it from the store if it is not cached.
+   * Writes an artifact's content to `out`: copied from the cache, or fetched from the store
+   * straight to `out` (verified before it appears; not kept in the cache).
    *
    * @param ref The artifact's id or a prefix of its SHA-256.
    * @param out Where to write it.
@@ -151,11 +152,11 @@ export class Hx {
     opts: { onProgress?: (done: number, total: number) => void } = {},
   ): Promise<StoredArtifact> {
     const artifact = findArtifact(this.vault.db, ref);
-    let path = blobPath(this.home.blobsDir, artifact.sha256);
-    if (!(await isCached(this.home.blobsDir, artifact.sha256))) {
-      path = (await this.#session((ctx) => fetchBlob(ctx, artifact, opts)))!;
+    if (await isCached(this.home.blobsDir, artifact.sha256)) {
+      await Deno.copyFile(blobPath(this.home.blobsDir, artifact.sha256), out);
+    } else {
+      await this.#session((ctx) => fetchBlob(ctx, artifact, { ...opts, out }));
     }
-    await Deno.copyFile(path, out);
     return artifact;
   }
 

@@ -18,6 +18,8 @@ import type { VaultKey } from "./vault_key.ts";
 
 /** Plaintext bytes per chunk of new objects. */
 export const STREAM_CHUNK = 1024 * 1024;
+/** Chunks encrypted or decrypted at once. */
+const CRYPTO_DEPTH = 3;
 const TAG = 16;
 
 /** Options of {@linkcode sealStream}. */
@@ -168,9 +170,11 @@ export async function sealStream(
     const filler = new ChunkFiller(payload, chunkSize);
     let index = 0;
     let current: Uint8Array | null = null;
-    let finished = false;
+    let ended = false;
+    const inflight: Promise<ArrayBuffer>[] = [];
     // WebCrypto copies its input when called, so a piece's buffer is free for the next
-    // fill as soon as encrypt() has been called on it.
+    // fill as soon as encrypt() has been called on it; several pieces are encrypted at once
+    // (off the JS thread), and emitted in order.
     const seal = (chunk: Uint8Array, last: boolean) =>
       crypto.subtle.encrypt(
         {
@@ -184,14 +188,17 @@ export async function sealStream(
     payload = new ReadableStream<Uint8Array>({
       // One piece of lookahead: a piece is sealed as last only once the source has ended.
       async pull(controller) {
-        if (finished) return controller.close();
-        current ??= await filler.fill();
-        const next = await filler.fill();
-        const last = next.byteLength === 0;
-        const sealed = seal(current, last);
-        current = next;
+        while (!ended && inflight.length < CRYPTO_DEPTH) {
+          current ??= await filler.fill();
+          const next = await filler.fill();
+          const last = next.byteLength === 0;
+          inflight.push(seal(current, last));
+          current = next;
+          if (last) ended = true;
+        }
+        const sealed = inflight.shift();
+        if (sealed === undefined) return controller.close();
         controller.enqueue(new Uint8Array(await sealed));
-        if (last) finished = true;
       },
       cancel(reason) {
         return filler.cancel(reason);
@@ -356,11 +363,12 @@ function decryptChunks(
   const queue = new ByteQueue();
   let index = 0;
   const open = async (chunk: Uint8Array, last: boolean): Promise<Uint8Array> => {
+    const at = index++;
     try {
       const plain = await crypto.subtle.decrypt(
         {
           name: "AES-GCM",
-          iv: nonceFor(prefix, index++, last) as BufferSource,
+          iv: nonceFor(prefix, at, last) as BufferSource,
           additionalData: headerBytes as BufferSource,
         },
         key,
@@ -377,17 +385,29 @@ function decryptChunks(
       );
     }
   };
+  const inflight: Promise<Uint8Array>[] = [];
+  // Decryption starts when it is called (WebCrypto copies the input), so several chunks are
+  // decrypted at once; failures surface, in order, when their turn to be emitted comes.
+  const start = (chunk: Uint8Array, last: boolean) => {
+    const opened = open(chunk, last);
+    opened.catch(() => {}); // handled when awaited in order
+    inflight.push(opened);
+  };
   return new TransformStream({
     async transform(chunk, controller) {
       queue.push(chunk);
       // Keep at least one sealed chunk back: only the stream's end says which one is last.
-      while (queue.size > sealed) controller.enqueue(await open(queue.take(sealed), false));
+      while (queue.size > sealed) {
+        start(queue.take(sealed), false);
+        if (inflight.length >= CRYPTO_DEPTH) controller.enqueue(await inflight.shift()!);
+      }
     },
     async flush(controller) {
       if (queue.size < TAG) {
         throw new IntegrityError("truncated", "Cannot open object: it ends inside a chunk");
       }
-      controller.enqueue(await open(queue.take(queue.size), true));
+      start(queue.take(queue.size), true);
+      while (inflight.length > 0) controller.enqueue(await inflight.shift()!);
     },
   });
 }

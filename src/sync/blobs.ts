@@ -11,7 +11,13 @@ import { IntegrityError } from "../errors.ts";
 import { blobKey } from "../object/keys.ts";
 import type { StoredArtifact } from "../history/artifacts.ts";
 import { PreconditionError } from "../store/errors.ts";
-import { blobPath, cacheStream, HashMismatch, isCached } from "../vault/blob_cache.ts";
+import {
+  blobPath,
+  cacheStream,
+  HashMismatch,
+  isCached,
+  writeVerified,
+} from "../vault/blob_cache.ts";
 import type { SyncContext } from "./context.ts";
 
 /** The id a blob of plaintext SHA-256 `sha256` has on the store. */
@@ -133,23 +139,26 @@ export async function uploadPendingBlobs(
 }
 
 /**
- * Makes an artifact's content available in the local cache, fetching it from the store if
- * needed: streamed, each chunk authenticated, the plaintext SHA-256 checked against the
- * artifact before the file appears in the cache.
+ * Fetches an artifact's content from the store: streamed, each chunk authenticated, the
+ * plaintext SHA-256 checked against the artifact before the file appears, either in the
+ * local cache (default) or at `opts.out` (without a second copy in the cache).
  *
  * @param ctx The sync session.
  * @param artifact The artifact.
- * @param opts Abort signal and byte progress.
- * @returns The path of the cached content.
+ * @param opts Where to write it, abort signal and byte progress.
+ * @returns The path written (or already cached).
  * @throws {IntegrityError} `hash_mismatch` when the content is not what the artifact says.
  */
 export async function fetchBlob(
   ctx: SyncContext,
   artifact: StoredArtifact,
-  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+  opts: { out?: string; signal?: AbortSignal; onProgress?: (done: number, total: number) => void } =
+    {},
 ): Promise<string> {
   const dir = ctx.home.blobsDir;
-  if (await isCached(dir, artifact.sha256)) return blobPath(dir, artifact.sha256);
+  if (opts.out === undefined && await isCached(dir, artifact.sha256)) {
+    return blobPath(dir, artifact.sha256);
+  }
   const blobHash = artifact.blob_hash ?? await blobIdOf(ctx, artifact.sha256);
   if (blobHash !== await blobIdOf(ctx, artifact.sha256)) {
     throw new IntegrityError(
@@ -178,6 +187,10 @@ export async function fetchBlob(
     }),
   );
   try {
+    if (opts.out !== undefined) {
+      await writeVerified(opts.out, counted, artifact.sha256);
+      return opts.out;
+    }
     await cacheStream(dir, counted, artifact.sha256);
   } catch (err) {
     if (err instanceof HashMismatch) {

@@ -85,16 +85,14 @@ export async function openSyncContext(
 /**
  * Checks once per key that this device's key is the vault's (against the descriptor's key
  * check), so a wrong key is named before anything is imported or pushed, not met as one
- * decrypt failure per object. The result is remembered by key fingerprint, so later runs
- * make no request for it.
+ * decrypt failure per object. The result is remembered in the sync configuration by key
+ * fingerprint (init and join record the key they proved), so later runs make no request.
  *
  * @param ctx The sync session.
  * @throws {KeyMismatchError} When the key is not the vault's.
  */
 export async function verifyKey(ctx: SyncContext): Promise<void> {
-  if (ctx.key === null) return;
-  const db = ctx.vault.db;
-  if (db.meta("verified_key_id") === ctx.key.keyId) return;
+  if (ctx.key === null || ctx.config.verified_key_id === ctx.key.keyId) return;
   const descriptor = await readDescriptor(ctx.store, ctx.vaultId);
   if (!descriptor.encrypted) {
     throw new HxError("corrupt", `Cannot sync: vault ${ctx.vaultId} says it is not encrypted`, {
@@ -102,5 +100,6 @@ export async function verifyKey(ctx: SyncContext): Promise<void> {
     });
   }
   await checkKey(descriptor, ctx.key);
-  db.setMeta("verified_key_id", ctx.key.keyId);
+  ctx.config = { ...ctx.config, verified_key_id: ctx.key.keyId };
+  await ctx.home.writeConfig(ctx.config);
 }

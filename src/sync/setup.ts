@@ -92,7 +92,13 @@ export async function initVault(home: HxHome, opts: InitOptions): Promise<InitRe
     const keyExport = key === null ? null : await key.exportString(vaultId);
     await home.ensure();
     if (keyExport !== null) await home.writeKey(vaultId, keyExport);
-    await home.writeConfig({ store: opts.store, vault_id: vaultId, encrypted, joined_at: now() });
+    await home.writeConfig({
+      store: opts.store,
+      vault_id: vaultId,
+      encrypted,
+      joined_at: now(),
+      ...(key === null ? {} : { verified_key_id: key.keyId }),
+    });
     return { vaultId, keyExport };
   } finally {
     await store.close?.();
@@ -226,6 +232,7 @@ export async function joinVault(home: HxHome, opts: JoinOptions): Promise<{ vaul
       vault_id: vaultId,
       encrypted: descriptor.encrypted,
       joined_at: now(),
+      ...(key === null ? {} : { verified_key_id: key.keyId }),
     };
     await home.ensure();
     if (key !== null) await home.writeKey(vaultId, await key.exportString(vaultId));

@@ -6,7 +6,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 /** Where a blob's content is cached. */
 export function blobPath(dir: string, sha256: string): string {
@@ -22,27 +22,15 @@ export async function isCached(dir: string, sha256: string): Promise<boolean> {
   }
 }
 
-/**
- * Streams bytes into the cache while hashing them; the file appears under its SHA-256 only
- * once complete (and, when `expected` is given, only if the hash matches).
- *
- * @param dir The cache directory.
- * @param source The content.
- * @param expected The SHA-256 the content must have, if known.
- * @returns The content's SHA-256 and size.
- * @throws {Error} From the source; {@linkcode HashMismatch} when `expected` differs.
- */
-export async function cacheStream(
-  dir: string,
+/** Writes a stream to `tmp`, hashing it; removes `tmp` if anything fails. */
+async function writeHashed(
+  tmp: string,
   source: ReadableStream<Uint8Array>,
-  expected?: string,
 ): Promise<{ sha256: string; size: number }> {
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.tmp-${crypto.randomUUID()}`);
   const hash = createHash("sha256");
   let size = 0;
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
   try {
+    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
     try {
       for await (const chunk of source) {
         hash.update(chunk);
@@ -54,10 +42,65 @@ export async function cacheStream(
     } finally {
       file.close();
     }
-    const sha256 = hash.digest("hex");
-    if (expected !== undefined && sha256 !== expected) throw new HashMismatch(expected, sha256);
-    await Deno.rename(tmp, blobPath(dir, sha256));
-    return { sha256, size };
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  return { sha256: hash.digest("hex"), size };
+}
+
+/**
+ * Streams bytes into the cache while hashing them; the file appears under its SHA-256 only
+ * once complete (and, when `expected` is given, only if the hash matches).
+ *
+ * @param dir The cache directory.
+ * @param source The content.
+ * @param expected The SHA-256 the content must have, if known.
+ * @returns The content's SHA-256 and size.
+ * @throws {HashMismatch} When `expected` differs; errors of the source as they are.
+ */
+export async function cacheStream(
+  dir: string,
+  source: ReadableStream<Uint8Array>,
+  expected?: string,
+): Promise<{ sha256: string; size: number }> {
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.tmp-${crypto.randomUUID()}`);
+  const result = await writeHashed(tmp, source);
+  return await publish(tmp, blobPath(dir, result.sha256), result, expected);
+}
+
+/**
+ * Streams bytes to `target` (through a temporary file beside it) while hashing them; the
+ * file appears only once complete and only if its SHA-256 is `expected`.
+ *
+ * @param target The file to write.
+ * @param source The content.
+ * @param expected The SHA-256 the content must have.
+ * @returns The content's SHA-256 and size.
+ * @throws {HashMismatch} When the content differs.
+ */
+export async function writeVerified(
+  target: string,
+  source: ReadableStream<Uint8Array>,
+  expected: string,
+): Promise<{ sha256: string; size: number }> {
+  const tmp = join(dirname(target), `.${basename(target)}.hx-tmp-${crypto.randomUUID()}`);
+  return await publish(tmp, target, await writeHashed(tmp, source), expected);
+}
+
+async function publish(
+  tmp: string,
+  target: string,
+  result: { sha256: string; size: number },
+  expected: string | undefined,
+): Promise<{ sha256: string; size: number }> {
+  try {
+    if (expected !== undefined && result.sha256 !== expected) {
+      throw new HashMismatch(expected, result.sha256);
+    }
+    await Deno.rename(tmp, target);
+    return result;
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
     throw err;

@@ -20,6 +20,8 @@ export interface SyncConfig {
   joined_at: number;
   /** Minutes between automatic syncs after `hx record`; 0 turns auto-sync off. */
   auto_sync_minutes?: number;
+  /** Fingerprint of the key last proven against the vault descriptor's key check. */
+  verified_key_id?: string;
 }
 
 /**

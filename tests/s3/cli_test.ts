@@ -83,7 +83,7 @@ for (const kind of serverKinds()) {
         r = await hx(b, ["sync", "pull", "--json"], env);
         const pulled = JSON.parse(r.stdout);
         assert.equal(pulled.events.inserted, 1);
-        assert.deepEqual(pulled.requests, { list: 1, get: 3, put: 0, head: 0, delete: 0 });
+        assert.deepEqual(pulled.requests, { list: 1, get: 2, put: 0, head: 0, delete: 0 });
         r = await hx(b, ["find", "terraform", "--json"], env);
         assert.equal(JSON.parse(r.stdout)[0].cmd, "terraform apply");
 

@@ -139,3 +139,39 @@ Deno.test("forgetting the window of an attachment removes it, and its cached blo
     await f.dispose();
   }
 });
+
+Deno.test("fetching to --out writes the verified file there, keeps no copy, and leaves nothing on failure", async () => {
+  const f = await fixture();
+  try {
+    f.a.record("x");
+    const path = join(f.files, "big.bin");
+    const content = noise(2 * 1024 * 1024 + 7);
+    await Deno.writeFile(path, content);
+    await attachFile(f.a.vault, f.a.home.blobsDir, path);
+    await f.a.push();
+    await f.b.pull();
+    const [artifact] = await listArtifacts(f.b.vault.db, f.b.home.blobsDir);
+    const outDir = await Deno.makeTempDir();
+    const out = join(outDir, "fetched.bin");
+    const ctx = await f.b.context();
+    assert.equal(await fetchBlob(ctx, artifact!, { out }), out);
+    assert.deepEqual(await Deno.readFile(out), content);
+    assert.equal(await isCached(f.b.home.blobsDir, artifact!.sha256), false);
+    // tamper, fetch again to another path: refused, and nothing appears in the directory
+    const vaultId = (await f.a.home.readConfig())!.vault_id;
+    const file = join(f.store.path, blobKey(vaultId, artifact!.blob_hash!));
+    const bytes = await Deno.readFile(file);
+    bytes[Math.floor(bytes.length / 3)]! ^= 1;
+    await Deno.writeFile(file, bytes);
+    await assert.rejects(
+      fetchBlob(ctx, artifact!, { out: join(outDir, "again.bin") }),
+      (e: HxError) => e.category === "corrupt",
+    );
+    assert.deepEqual((await Array.fromAsync(Deno.readDir(outDir))).map((e) => e.name), [
+      "fetched.bin",
+    ]);
+    await Deno.remove(outDir, { recursive: true });
+  } finally {
+    await f.dispose();
+  }
+});
