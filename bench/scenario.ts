@@ -31,7 +31,7 @@ async function historyFile(dir: string, events: number, seed: number): Promise<s
 async function device(args: Args, name: string): Promise<{ hx: Hx; dir: string }> {
   const dir = await Deno.makeTempDir({
     prefix: `hx-bench-${name}-`,
-    dir: args.tmp as string | undefined,
+    ...(typeof args.tmp === "string" ? { dir: args.tmp } : {}),
   });
   return { hx: Hx.open({ home: join(dir, "home"), host: name }), dir };
 }
@@ -147,10 +147,9 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
     return out;
   },
 
-  /** Attach a large incompressible file and push it. Prints the key. */
-  async blob_up(args) {
+  /** Set up a device and attach a large file, as `hx attach` does. Prints the home and key. */
+  async blob_attach(args) {
     const d = await device(args, "blob-up");
-    const file = args.file as string;
     await d.hx.syncInit({ store: args.store as string });
     d.hx.record({
       cmd: "make artifact",
@@ -158,13 +157,20 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
       started_at: Date.now() - 1000,
       exit_code: 0,
     });
-    const artifact = await d.hx.attach(file);
-    const start = performance.now();
-    const pushed = await d.hx.push();
-    const s = seconds(start);
+    const artifact = await d.hx.attach(args.file as string);
     const key = await d.hx.exportKey();
     d.hx.close();
-    return { sha256: artifact.sha256, bytes: pushed.blobs.bytes, seconds: s, key };
+    return { home: join(d.dir, "home"), sha256: artifact.sha256, key };
+  },
+
+  /** Push the attached blob, as `hx sync push` does, in a process of its own. */
+  async blob_push(args) {
+    const hx = Hx.open({ home: args.home as string, host: "blob-up" });
+    const start = performance.now();
+    const pushed = await hx.push();
+    const s = seconds(start);
+    hx.close();
+    return { bytes: pushed.blobs.bytes, seconds: s };
   },
 
   /** Join, pull the metadata, and fetch the blob. */

@@ -19,7 +19,7 @@ import type { VaultKey } from "./vault_key.ts";
 /** Plaintext bytes per chunk of new objects. */
 export const STREAM_CHUNK = 1024 * 1024;
 /** Chunks encrypted or decrypted at once. */
-const CRYPTO_DEPTH = 3;
+const CRYPTO_DEPTH = 2;
 const TAG = 16;
 
 /** Options of {@linkcode sealStream}. */

@@ -9,7 +9,7 @@ import { basename } from "node:path";
 import { uuidv7 } from "../_ids.ts";
 import { HxError } from "../errors.ts";
 import type { ArtifactRecord } from "../object/payloads.ts";
-import { cacheStream, isCached } from "../vault/blob_cache.ts";
+import { cacheStream, isCached, readPieces } from "../vault/blob_cache.ts";
 import type { Db } from "../vault/db.ts";
 import { insertSession } from "../vault/events.ts";
 import type { Vault } from "../vault/vault.ts";
@@ -65,7 +65,7 @@ export async function attachFile(
     }
     throw err;
   }
-  const { sha256, size } = await cacheStream(blobsDir, file.readable);
+  const { sha256, size } = await cacheStream(blobsDir, readPieces(file));
   const now = vault.now();
   const db = vault.db;
   const session = opts.sessionId ?? latestSession(db, vault.nodeId) ?? `attach-${uuidv7(now)}`;

@@ -22,10 +22,33 @@ export async function isCached(dir: string, sha256: string): Promise<boolean> {
   }
 }
 
-/** Writes a stream to `tmp`, hashing it; removes `tmp` if anything fails. */
+/**
+ * Reads a file in pieces into one reused buffer, then closes it. Each piece is valid until
+ * the next is asked for, so reading allocates nothing per piece.
+ *
+ * @param file An open file.
+ * @param size Bytes per piece.
+ */
+export async function* readPieces(
+  file: Deno.FsFile,
+  size = 1024 * 1024,
+): AsyncGenerator<Uint8Array> {
+  const buffer = new Uint8Array(size);
+  try {
+    while (true) {
+      const n = await file.read(buffer);
+      if (n === null) return;
+      yield buffer.subarray(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** Writes `source` to `tmp`, hashing it; removes `tmp` if anything fails. */
 async function writeHashed(
   tmp: string,
-  source: ReadableStream<Uint8Array>,
+  source: AsyncIterable<Uint8Array>,
 ): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
   let size = 0;
@@ -61,7 +84,7 @@ async function writeHashed(
  */
 export async function cacheStream(
   dir: string,
-  source: ReadableStream<Uint8Array>,
+  source: AsyncIterable<Uint8Array>,
   expected?: string,
 ): Promise<{ sha256: string; size: number }> {
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
