@@ -236,9 +236,9 @@ async function main() {
   };
   const sections: [string, () => Promise<void>][] = [
     ["import", async () => {
-      log(`import of ${SIZES.import} zsh lines (3 runs)`);
+      log(`import of ${SIZES.import} zsh lines (5 runs)`);
       result.import = await medianRun(
-        3,
+        5,
         (r) => r.seconds as number,
         () => scenario("import", { events: SIZES.import, tmp }),
       );
