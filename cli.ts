@@ -15,6 +15,8 @@ import { parseDuration, parseTimeSpec } from "./src/history/time_spec.ts";
 import { Hx } from "./src/hx.ts";
 import type { StoredEvent } from "./src/vault/events.ts";
 import { VERSION } from "./src/version.ts";
+import { hookScript } from "./src/history/shell_hooks.ts";
+import { runDoctor } from "./src/doctor.ts";
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 
@@ -156,39 +158,171 @@ const COMMANDS: Record<string, Command> = {
   },
   record: {
     usage:
-      "hx record --cmd CMD --session ID --start TIME [--end TIME] [--exit N] [--cwd DIR] [--seq N] [--shell NAME]",
-    summary: "record one finished command (the shell hook runs this)",
+      "hx record --cmd CMD --session ID (--start TIME [--end TIME] | --duration MS) [--exit N] [--cwd DIR] [--seq N] [--shell NAME]",
+    summary: "record one finished command (the shell hook runs this, detached)",
     options: {
       cmd: { type: "string" },
       session: { type: "string" },
       seq: { type: "string" },
       start: { type: "string" },
       end: { type: "string" },
+      duration: { type: "string" },
       exit: { type: "string" },
       cwd: { type: "string" },
       shell: { type: "string" },
     },
-    run(inv) {
+    async run(inv) {
       const cmd = str(inv.values, "cmd");
       const session = str(inv.values, "session");
-      const start = epochMs(inv.values, "start");
+      const end = epochMs(inv.values, "end") ?? Date.now();
+      const duration = int(inv.values, "duration");
+      const start = epochMs(inv.values, "start") ??
+        (duration === undefined ? undefined : end - duration);
       if (cmd === undefined || session === undefined || start === undefined) {
-        throw new UsageError("--cmd, --session and --start are required");
+        throw new UsageError("--cmd, --session and --start (or --duration) are required");
       }
       if (cmd.trim() === "") return;
       const seq = int(inv.values, "seq");
-      const end = epochMs(inv.values, "end");
       const exit = int(inv.values, "exit");
-      inv.hx().record({
-        cmd,
-        session_id: session,
-        started_at: start,
-        ...(seq === undefined ? {} : { seq }),
-        ...(end === undefined ? {} : { ended_at: end }),
-        ...(exit === undefined ? {} : { exit_code: exit }),
-        cwd: str(inv.values, "cwd") ?? null,
-        shell: str(inv.values, "shell") ?? null,
+      const hx = inv.hx();
+      try {
+        await hx.recordFromShell({
+          cmd,
+          session_id: session,
+          started_at: start,
+          ended_at: end,
+          ...(seq === undefined ? {} : { seq }),
+          ...(exit === undefined ? {} : { exit_code: exit }),
+          cwd: str(inv.values, "cwd") ?? null,
+          shell: str(inv.values, "shell") ?? null,
+        });
+      } catch (err) {
+        // The shell sees nothing (the hook discards output); hx doctor shows this log.
+        const line = `${new Date().toISOString()} ${categoryOf(err)}: ${messageOf(err)}`;
+        await hx.home.logRecordFailure(line).catch(() => {});
+        throw err;
+      }
+    },
+  },
+  init: {
+    usage: "hx init zsh|bash|fish",
+    summary: 'print the shell hook: eval "$(hx init zsh)" in ~/.zshrc (hx init fish | source)',
+    positionals: [1, 1],
+    run(inv) {
+      const shell = inv.positionals[0]!;
+      if (shell !== "zsh" && shell !== "bash" && shell !== "fish") {
+        throw new UsageError(`unknown shell "${shell}"; use zsh, bash or fish`);
+      }
+      inv.out(hookScript(shell).trimEnd());
+    },
+  },
+  pause: {
+    usage: "hx pause [--for DURATION]",
+    summary: "stop recording on this device (for a while, or until hx resume)",
+    options: { for: { type: "string" } },
+    async run(inv) {
+      const span = str(inv.values, "for");
+      const until = span === undefined ? undefined : Date.now() + parseDuration(span);
+      await inv.hx().pause(until);
+      inv.out(
+        until === undefined
+          ? "Recording paused until hx resume."
+          : `Recording paused until ${new Date(until).toISOString()}.`,
+      );
+    },
+  },
+  resume: {
+    usage: "hx resume",
+    summary: "record again",
+    async run(inv) {
+      await inv.hx().resume();
+      inv.out("Recording resumed.");
+    },
+  },
+  last: {
+    usage: "hx last [--session ID] [--json]",
+    summary: "the latest session (not this shell's), its failures with a command of context",
+    options: { session: { type: "string" } },
+    run(inv) {
+      const session = str(inv.values, "session");
+      const here = Deno.env.get("HX_SESSION");
+      const view = inv.hx().last({
+        ...(session === undefined ? {} : { sessionId: session }),
+        ...(here === undefined ? {} : { except: here }),
       });
+      if (inv.json) {
+        return printJson(inv, {
+          ...view,
+          events: view.events.map(eventJson),
+          failures: view.failures.map((f) => ({
+            before: f.before === null ? null : eventJson(f.before),
+            failed: eventJson(f.failed),
+            after: f.after === null ? null : eventJson(f.after),
+          })),
+        });
+      }
+      const now = Date.now();
+      inv.out(
+        `session ${view.session_id}${view.host ? ` on ${view.host}` : ""}${
+          view.shell ? ` (${view.shell})` : ""
+        }, ${view.events.length} commands, ${view.failures.length} failed${
+          view.pinned ? ", pinned" : ""
+        }`,
+      );
+      inv.out(table(view.events.map((e) => [
+        relativeTime(e.started_at, now),
+        e.exit_code === null || e.exit_code === 0 ? " " : `✗${e.exit_code}`,
+        e.cmd.replaceAll("\n", "⏎ "),
+      ])));
+      for (const f of view.failures) {
+        inv.out(`\nfailed (exit ${f.failed.exit_code}) in ${f.failed.cwd ?? "?"}:`);
+        if (f.before !== null) inv.out(`    ${f.before.cmd}`);
+        inv.out(`  ✗ ${f.failed.cmd}`);
+        if (f.after !== null) inv.out(`    ${f.after.cmd}`);
+      }
+    },
+  },
+  pin: {
+    usage: "hx pin --last | --session ID",
+    summary: "pin a session (pins sync to every device and stay)",
+    options: { last: { type: "boolean" }, session: { type: "string" } },
+    run(inv) {
+      const hx = inv.hx();
+      const here = Deno.env.get("HX_SESSION");
+      let id = str(inv.values, "session");
+      if (id === undefined) {
+        if (!inv.values.last) throw new UsageError("give --last or --session ID");
+        id = hx.last(here === undefined ? {} : { except: here }).session_id;
+      }
+      const added = hx.pin(id);
+      if (inv.json) return printJson(inv, { session_id: id, pinned: true, new: added });
+      inv.out(added ? `Pinned session ${id}.` : `Session ${id} was already pinned.`);
+    },
+  },
+  pins: {
+    usage: "hx pins [--json]",
+    summary: "list pinned sessions",
+    run(inv) {
+      const pins = inv.hx().pins();
+      if (inv.json) return printJson(inv, pins);
+      const now = Date.now();
+      inv.out(table(pins.map((p) => [
+        relativeTime(p.pinned_at, now),
+        p.session_id,
+        `${p.commands} commands`,
+        p.first_command ?? "",
+      ])));
+    },
+  },
+  doctor: {
+    usage: "hx doctor [--json]",
+    summary: "check this device's setup, recording and sync, and say what to do",
+    async run(inv) {
+      const report = await runDoctor(inv.hx());
+      if (inv.json) return printJson(inv, report);
+      inv.out(`hx ${report.version} (deno ${report.deno}), data in ${report.home}`);
+      for (const c of report.checks) inv.out(`${c.ok ? "ok  " : "FIX "} ${c.name}: ${c.detail}`);
+      return report.checks.every((c) => c.ok) ? 0 : 1;
     },
   },
   find: {
@@ -503,6 +637,74 @@ const SYNC: Record<string, Command> = {
       }
     },
   },
+  now: {
+    usage: "hx sync [--json]",
+    summary: "push then pull",
+    async run(inv) {
+      const result = await inv.hx().sync({
+        push: {
+          ...optional("onProgress", progress(inv, "push")),
+          ...optional("onBlobProgress", progress(inv, "blobs")),
+        },
+        pull: { ...optional("onProgress", progress(inv, "pull")) },
+      });
+      if (inv.json) return printJson(inv, result);
+      const { push, pull } = result!;
+      inv.out(
+        `Pushed ${push.events} commands, pulled ${pull.events.inserted}; applied ${pull.tombstones.applied} tombstones.`,
+      );
+      if (pull.quarantined > 0) {
+        inv.err(`${pull.quarantined} objects are quarantined; see hx sync status`);
+      }
+    },
+  },
+  auto: {
+    usage: "hx sync auto --every DURATION | --off",
+    summary: "sync automatically after recording when the last sync is older than DURATION",
+    options: { every: { type: "string" }, off: { type: "boolean" } },
+    async run(inv) {
+      const every = str(inv.values, "every");
+      if ((every === undefined) === (inv.values.off !== true)) {
+        throw new UsageError("give --every DURATION or --off");
+      }
+      const minutes = every === undefined
+        ? 0
+        : Math.max(1, Math.round(parseDuration(every) / 60_000));
+      await inv.hx().setAutoSync(minutes);
+      inv.out(
+        minutes === 0 ? "Auto-sync is off." : `Auto-sync every ${minutes} min, after recording.`,
+      );
+    },
+  },
+  verify: {
+    usage: "hx sync verify [--json]",
+    summary: "read every object in the store and report what does not decrypt or hash",
+    async run(inv) {
+      const report = await inv.hx().verify({ ...optional("onProgress", progress(inv, "verify")) });
+      if (inv.json) printJson(inv, report);
+      else {
+        inv.out(
+          `Read ${report.objects} objects (${
+            bytes(report.bytes)
+          }): ${report.problems.length} problems.`,
+        );
+        if (report.problems.length > 0) {
+          inv.out(
+            table(report.problems.map((p) => [p.kind, p.category, `${p.key}: ${p.message}`])),
+          );
+        }
+      }
+      return report.problems.length === 0 ? 0 : 1;
+    },
+  },
+  digest: {
+    usage: "hx sync digest [--json]",
+    summary: "a hash of the set of live events: equal on two devices means the same history",
+    async run(inv) {
+      const d = await inv.hx().digest();
+      inv.out(inv.json ? JSON.stringify(d) : `${d.digest}  (${d.events} events)`);
+    },
+  },
   key: {
     usage: "hx sync key export | hx sync key passphrase",
     summary: "print the vault key for another device, or add a passphrase key slot",
@@ -569,13 +771,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     let rest: readonly string[];
     if (first === "sync") {
-      command = second === undefined ? undefined : SYNC[second];
-      if (command === undefined) {
-        throw new UsageError(
-          second === undefined ? "sync needs a subcommand" : `unknown sync subcommand "${second}"`,
-        );
-      }
-      rest = argv.slice(2);
+      const bare = second === undefined || second.startsWith("-");
+      command = bare ? SYNC.now : SYNC[second];
+      if (command === undefined) throw new UsageError(`unknown sync subcommand "${second}"`);
+      rest = argv.slice(bare ? 1 : 2);
     } else {
       command = COMMANDS[first];
       if (command === undefined) throw new UsageError(`unknown command "${first}"`);

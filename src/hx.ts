@@ -36,6 +36,20 @@ import {
   type StoredArtifact,
 } from "./history/artifacts.ts";
 import { fetchBlob } from "./sync/blobs.ts";
+import { autoSyncDue, readAutoSync, recordAutoSync } from "./sync/auto.ts";
+import { historyDigest, type VerifyReport, verifyStore } from "./sync/verify.ts";
+import { verifyKey } from "./sync/context.ts";
+import {
+  latestSessionId,
+  listPins,
+  type PinnedSession,
+  pinSession,
+  type SessionView,
+  sessionView,
+} from "./history/sessions.ts";
+
+/** What an automatic sync attempt did. */
+export type AutoSyncOutcome = "off" | "not_due" | "busy" | "synced" | "failed";
 import type { TombstonePayload } from "./object/payloads.ts";
 
 /** Options of {@linkcode Hx.open}. */
@@ -181,14 +195,17 @@ export class Hx {
   /** Runs `fn` with a sync session, holding the sync lock. Fails before touching disk when sync is not set up. */
   async #session<T>(fn: (ctx: SyncContext) => Promise<T>, wait = true): Promise<T | null> {
     await loadSyncSetup(this.home);
-    return await withLock(this.home.lockPath, async () => {
-      const ctx = await openSyncContext(this.home, this.vault, this.#opts.storeOptions);
-      try {
-        return await fn(ctx);
-      } finally {
-        await ctx.store.close?.();
-      }
-    }, { wait });
+    return await withLock(this.home.lockPath, () => this.#withContext(fn), { wait });
+  }
+
+  /** Runs `fn` with a sync session (the caller holds the lock). */
+  async #withContext<T>(fn: (ctx: SyncContext) => Promise<T>): Promise<T> {
+    const ctx = await openSyncContext(this.home, this.vault, this.#opts.storeOptions);
+    try {
+      return await fn(ctx);
+    } finally {
+      await ctx.store.close?.();
+    }
   }
 
   /** Publishes this device's new history. */
@@ -219,6 +236,105 @@ export class Hx {
   /** The sync status; works before sync is set up. */
   status(): Promise<SyncStatus> {
     return syncStatus(this.home, this.vault);
+  }
+
+  /** Pauses recording on this device, until `until` (ms) or until {@linkcode Hx.resume}. */
+  pause(until?: number): Promise<void> {
+    return this.home.pause(until);
+  }
+
+  /** Resumes recording. */
+  resume(): Promise<void> {
+    return this.home.resume();
+  }
+
+  /**
+   * What the shell hook runs: records a command unless recording is paused, then runs an
+   * automatic sync if one is due (the hook has already detached this process).
+   *
+   * @param input The command.
+   * @returns Whether it was recorded, and what auto-sync did.
+   */
+  async recordFromShell(input: RecordInput): Promise<{ recorded: boolean; sync: AutoSyncOutcome }> {
+    if ((await this.home.pausedUntil(this.#now())) !== null) {
+      return { recorded: false, sync: "off" };
+    }
+    const recorded = this.record(input);
+    return { recorded, sync: await this.autoSync() };
+  }
+
+  /**
+   * Runs an automatic sync if one is due: never two at once (a busy lock skips), and after a
+   * failure the next attempt backs off exponentially.
+   *
+   * @returns What happened.
+   */
+  async autoSync(): Promise<AutoSyncOutcome> {
+    const config = await this.home.readConfig();
+    const before = readAutoSync(this.vault.db, config);
+    if (!before.enabled) return "off";
+    if (!autoSyncDue(before, this.#now())) return "not_due";
+    const outcome = await withLock(this.home.lockPath, async (): Promise<AutoSyncOutcome> => {
+      // Another process may have synced while this one waited to look: check again.
+      const state = readAutoSync(this.vault.db, config);
+      const now = this.#now();
+      if (!autoSyncDue(state, now)) return "not_due";
+      try {
+        await this.#withContext(async (ctx) => {
+          await push(ctx);
+          await pull(ctx);
+        });
+      } catch {
+        recordAutoSync(this.vault.db, state, false, now); // the run records keep the error
+        return "failed";
+      }
+      recordAutoSync(this.vault.db, state, true, now);
+      return "synced";
+    }, { wait: false });
+    return outcome ?? "busy";
+  }
+
+  /** Sets the auto-sync interval in minutes (0 turns it off). */
+  async setAutoSync(minutes: number): Promise<void> {
+    const { config } = await loadSyncSetup(this.home);
+    await this.home.writeConfig({ ...config, auto_sync_minutes: minutes });
+  }
+
+  /**
+   * A session with its failures in context: the given one, or the latest other than
+   * `except` (the shell asking).
+   */
+  last(opts: { sessionId?: string; except?: string } = {}): SessionView {
+    const id = opts.sessionId ??
+      latestSessionId(this.vault.db, opts.except === undefined ? {} : { except: opts.except });
+    if (id === null) throw new HxError("not_found", "Cannot show the last session: no history yet");
+    return sessionView(this.vault.db, id);
+  }
+
+  /** Pins a session (pins sync and only grow). */
+  pin(sessionId: string): boolean {
+    return pinSession(this.vault, sessionId);
+  }
+
+  /** Pinned sessions. */
+  pins(): PinnedSession[] {
+    return listPins(this.vault.db);
+  }
+
+  /** Reads every object of the vault and reports what does not decrypt or hash. */
+  async verify(
+    opts: { onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<VerifyReport> {
+    return (await this.#session(async (ctx) => {
+      await verifyKey(ctx);
+      return await verifyStore(ctx, opts);
+    }))!;
+  }
+
+  /** A digest of the set of live event keys, to compare devices. */
+  async digest(): Promise<{ digest: string; events: number }> {
+    const { key } = await loadSyncSetup(this.home);
+    return await historyDigest({ vault: this.vault, key });
   }
 
   /** The vault key export string (the secret another device joins with). */

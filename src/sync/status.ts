@@ -10,6 +10,7 @@ import { redactStoreUri } from "../store/uri.ts";
 import type { HxHome } from "../vault/home.ts";
 import type { Vault } from "../vault/vault.ts";
 import { OWN_NODE_REF } from "../vault/events.ts";
+import { type AutoSyncState, readAutoSync } from "./auto.ts";
 import { listQuarantine, type QuarantineEntry } from "./quarantine.ts";
 import { lastError, lastRun, lastSuccessfulRun, type RunRecord } from "./runs.ts";
 
@@ -49,6 +50,10 @@ export interface SyncStatus {
   } | null;
   quarantine: QuarantineEntry[];
   devices: DeviceStatus[];
+  /** Automatic sync after recording: interval, next attempt, consecutive failures. */
+  auto_sync: AutoSyncState;
+  /** Until when recording is paused (ms, `null` if recording; a far future means until resumed). */
+  paused_until: number | null;
 }
 
 /**
@@ -105,5 +110,9 @@ export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus
     },
     quarantine: listQuarantine(db),
     devices,
+    auto_sync: readAutoSync(db, config),
+    paused_until: await home.pausedUntil(vault.now()).then((
+      u,
+    ) => (u === Infinity ? Number.MAX_SAFE_INTEGER : u)),
   };
 }

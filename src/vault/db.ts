@@ -69,6 +69,8 @@ export class Db {
     for (const migration of MIGRATIONS) {
       if (migration.version <= current) continue;
       this.transaction(() => {
+        // Another process may have migrated while this one waited for the write lock.
+        if (this.schemaVersion() >= migration.version) return;
         this.#db.exec(migration.sql);
         this.#db.exec(`PRAGMA user_version = ${migration.version}`);
       });

@@ -89,6 +89,63 @@ export class HxHome {
     return join(this.path, "blobs");
   }
 
+  /** Present while recording is paused (`hx pause`). */
+  get pausePath(): string {
+    return join(this.path, "paused");
+  }
+
+  /** Where `hx record` notes its failures, for `hx doctor` (the shell never sees them). */
+  get recordLogPath(): string {
+    return join(this.path, "record-errors.log");
+  }
+
+  /** Until when recording is paused (ms; `Infinity` until resumed), or `null` if not paused. */
+  async pausedUntil(now: number): Promise<number | null> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(this.pausePath);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw err;
+    }
+    const until = text.trim() === "" ? Infinity : Number(text.trim());
+    if (!Number.isFinite(until)) return Infinity;
+    return until > now ? until : null;
+  }
+
+  /** Pauses recording until `until` (ms), or until resumed when omitted. */
+  async pause(until?: number): Promise<void> {
+    await this.ensure();
+    await Deno.writeTextFile(this.pausePath, until === undefined ? "" : String(until));
+  }
+
+  /** Resumes recording. */
+  async resume(): Promise<void> {
+    await Deno.remove(this.pausePath).catch(() => {});
+  }
+
+  /** Appends a line to the record failure log, keeping its last 100 lines. */
+  async logRecordFailure(line: string): Promise<void> {
+    await this.ensure();
+    let lines: string[] = [];
+    try {
+      lines = (await Deno.readTextFile(this.recordLogPath)).split("\n").filter((l) => l !== "");
+    } catch { /* no log yet */ }
+    lines.push(line);
+    await Deno.writeTextFile(this.recordLogPath, lines.slice(-100).join("\n") + "\n", {
+      mode: 0o600,
+    });
+  }
+
+  /** The record failure log, oldest first. */
+  async recordFailures(): Promise<string[]> {
+    try {
+      return (await Deno.readTextFile(this.recordLogPath)).split("\n").filter((l) => l !== "");
+    } catch {
+      return [];
+    }
+  }
+
   /** The file holding a vault's key export string. */
   keyPath(vaultId: string): string {
     return join(this.path, "keys", `${vaultId}.key`);

@@ -56,3 +56,30 @@ Deno.test("findEvents() filters by cwd, exit code, failure, time, host and sessi
     2,
   ]);
 });
+
+Deno.test("processes opening a new index at the same time all succeed, with one node id", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/hx.db`;
+    const code = `import { Vault } from "${
+      new URL("../../src/vault/vault.ts", import.meta.url).href
+    }";
+      const v = Vault.open(${JSON.stringify(path)}); console.log(v.nodeId); v.close();`;
+    const runs = await Promise.all(
+      Array.from(
+        { length: 6 },
+        () =>
+          new Deno.Command(Deno.execPath(), {
+            args: ["eval", code],
+            stdout: "piped",
+            stderr: "piped",
+          }).output(),
+      ),
+    );
+    for (const r of runs) assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+    const ids = new Set(runs.map((r) => new TextDecoder().decode(r.stdout).trim()));
+    assert.equal(ids.size, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

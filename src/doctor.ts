@@ -1,0 +1,127 @@
+/**
+ * `hx doctor`: checks this device's setup and says what is wrong and what to do, including
+ * the failures of `hx record` that the shell never shows.
+ *
+ * @module
+ */
+
+import { messageOf } from "./errors.ts";
+import type { Hx } from "./hx.ts";
+import type { SyncStatus } from "./sync/status.ts";
+import { VERSION } from "./version.ts";
+
+/** One check. */
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** What `hx doctor` reports. */
+export interface DoctorReport {
+  version: string;
+  deno: string;
+  home: string;
+  checks: DoctorCheck[];
+  /** The latest failures of `hx record`, oldest first. */
+  record_failures: string[];
+  status: SyncStatus | null;
+}
+
+/**
+ * Runs the checks.
+ *
+ * @param hx The device.
+ * @param env The environment of the shell asking (for its hook's session).
+ * @returns The report; `checks` that are not `ok` say what to do.
+ */
+export async function runDoctor(
+  hx: Hx,
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+): Promise<DoctorReport> {
+  const checks: DoctorCheck[] = [];
+  const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  let status: SyncStatus | null = null;
+  try {
+    const integrity = hx.vault.db.get<{ quick_check: string }>("PRAGMA quick_check")?.quick_check;
+    check(
+      "index",
+      integrity === "ok",
+      integrity === "ok"
+        ? `${hx.home.dbPath}, schema ${hx.vault.db.schemaVersion()}`
+        : `${hx.home.dbPath} is damaged (${integrity}): move it away and run hx sync pull to rebuild it`,
+    );
+    status = await hx.status();
+  } catch (err) {
+    check("index", false, `cannot open ${hx.home.dbPath}: ${messageOf(err)}`);
+  }
+  const session = env("HX_SESSION");
+  check(
+    "shell hook",
+    session !== undefined,
+    session === undefined
+      ? 'this shell does not record: add eval "$(hx init zsh)" (or bash, or hx init fish | source) to its rc file'
+      : `this shell records as session ${session}`,
+  );
+  if (status !== null) {
+    check(
+      "recording",
+      status.paused_until === null,
+      status.paused_until === null
+        ? `${status.events} commands recorded or synced here`
+        : "paused: hx resume records again",
+    );
+  }
+  const failures = await hx.home.recordFailures();
+  const recent = failures.slice(-10);
+  check(
+    "record failures",
+    recent.length === 0,
+    recent.length === 0
+      ? "none"
+      : `${failures.length} logged in ${hx.home.recordLogPath}; the last: ${recent.at(-1)}`,
+  );
+  if (status !== null) {
+    if (!status.configured) {
+      check("sync", true, "not set up (hx sync init --store URI, or hx sync join)");
+    } else {
+      check(
+        "sync",
+        status.last_error === null || status.last_pull?.ok !== false,
+        status.last_error === null
+          ? `${status.store}: last push ${status.last_successful_push ?? "never"}, last pull ${
+            status.last_successful_pull ?? "never"
+          }`
+          : `last error (${status.last_error.category}): ${status.last_error.message}; ${
+            status.last_error.hint ?? ""
+          }`,
+      );
+      check(
+        "quarantine",
+        status.quarantine.length === 0,
+        status.quarantine.length === 0
+          ? "empty"
+          : `${status.quarantine.length} objects, retried on every pull (hx sync status)`,
+      );
+      check(
+        "auto-sync",
+        status.auto_sync.failures === 0,
+        !status.auto_sync.enabled
+          ? "off (hx sync auto --every 10m turns it on)"
+          : status.auto_sync.failures === 0
+          ? `every ${status.auto_sync.interval_minutes} min`
+          : `${status.auto_sync.failures} failed runs in a row; next attempt at ${
+            new Date(status.auto_sync.next_at ?? 0).toISOString()
+          }`,
+      );
+    }
+  }
+  return {
+    version: VERSION,
+    deno: Deno.version.deno,
+    home: hx.home.path,
+    checks,
+    record_failures: recent,
+    status,
+  };
+}

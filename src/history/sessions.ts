@@ -1,0 +1,147 @@
+/**
+ * Sessions: the latest one with its failures in context (`hx last`), and pins.
+ *
+ * @module
+ */
+
+import { HxError } from "../errors.ts";
+import type { Db } from "../vault/db.ts";
+import { EVENT_COLUMNS, EVENTS_JOINED, type StoredEvent } from "../vault/events.ts";
+import type { Vault } from "../vault/vault.ts";
+
+/** A session with its commands. */
+export interface SessionView {
+  session_id: string;
+  node_id: string | null;
+  host: string | null;
+  shell: string | null;
+  started_at: number | null;
+  pinned: boolean;
+  events: StoredEvent[];
+  /** Each failed command with the command before and after it. */
+  failures: { before: StoredEvent | null; failed: StoredEvent; after: StoredEvent | null }[];
+}
+
+/**
+ * The id of the most recent session (by its latest command), optionally skipping one.
+ *
+ * @param db The index.
+ * @param opts A session to skip (the shell asking, which is not what "last" means to it).
+ * @returns The session id, or `null` when there is none.
+ */
+export function latestSessionId(db: Db, opts: { except?: string } = {}): string | null {
+  const row = db.get<{ session_id: string }>(
+    `SELECT s.session_id FROM events e JOIN sessions s ON s.ref = e.session_ref
+     WHERE s.session_id != ? ORDER BY e.started_at DESC, e.id DESC LIMIT 1`,
+    opts.except ?? "",
+  );
+  return row?.session_id ?? null;
+}
+
+/**
+ * A session's commands in order, with every failure and one command of context around it.
+ *
+ * @param db The index.
+ * @param sessionId The session.
+ * @returns The view.
+ * @throws {HxError} `not_found` when no command of that session is known.
+ */
+export function sessionView(db: Db, sessionId: string): SessionView {
+  const events = db.all<StoredEvent>(
+    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_JOINED} WHERE s.session_id = ?
+     ORDER BY e.seq, e.started_at, e.id`,
+    sessionId,
+  );
+  if (events.length === 0) {
+    throw new HxError(
+      "not_found",
+      `Cannot show session ${sessionId}: no commands of it are known here`,
+      {
+        hint: "hx find --json lists session ids; hx sync pull fetches other devices' sessions",
+      },
+    );
+  }
+  const meta = db.get<
+    { node_id: string | null; host: string | null; shell: string | null; started_at: number | null }
+  >(
+    "SELECT node_id, host, shell, started_at FROM sessions WHERE session_id = ?",
+    sessionId,
+  );
+  const failures = events.flatMap((failed, i) =>
+    failed.exit_code !== null && failed.exit_code !== 0
+      ? [{ before: events[i - 1] ?? null, failed, after: events[i + 1] ?? null }]
+      : []
+  );
+  return {
+    session_id: sessionId,
+    node_id: meta?.node_id ?? events[0]!.node_id,
+    host: meta?.host ?? events[0]!.host,
+    shell: meta?.shell ?? null,
+    started_at: meta?.started_at ?? events[0]!.started_at,
+    pinned: isPinned(db, sessionId),
+    events,
+    failures,
+  };
+}
+
+/** Whether any device pinned the session. */
+export function isPinned(db: Db, sessionId: string): boolean {
+  return db.get("SELECT 1 FROM pins WHERE session_id = ? LIMIT 1", sessionId) !== undefined;
+}
+
+/**
+ * Pins a session on this device. Pins only grow: pinned on any device means pinned
+ * everywhere after sync, and pinning twice changes nothing.
+ *
+ * @param vault This device's index.
+ * @param sessionId The session.
+ * @returns Whether this device had not pinned it before.
+ * @throws {HxError} `not_found` when no command of the session is known.
+ */
+export function pinSession(vault: Vault, sessionId: string): boolean {
+  const db = vault.db;
+  const known = db.get("SELECT 1 FROM sessions WHERE session_id = ?", sessionId);
+  if (known === undefined) {
+    throw new HxError("not_found", `Cannot pin session ${sessionId}: no such session here`);
+  }
+  return db.run(
+    "INSERT OR IGNORE INTO pins (session_id, node_id, pinned_at) VALUES (?, ?, ?)",
+    sessionId,
+    vault.nodeId,
+    vault.now(),
+  ) > 0;
+}
+
+/** A pinned session. */
+export interface PinnedSession {
+  session_id: string;
+  /** When it was first pinned (by any device). */
+  pinned_at: number;
+  /** Devices that pinned it. */
+  pinned_by: string[];
+  commands: number;
+  first_command: string | null;
+}
+
+/** Every pinned session, most recently pinned first. */
+export function listPins(db: Db): PinnedSession[] {
+  const rows = db.all<{ session_id: string; pinned_at: number; pinned_by: string }>(
+    `SELECT session_id, min(pinned_at) AS pinned_at, group_concat(node_id) AS pinned_by
+     FROM pins GROUP BY session_id ORDER BY min(pinned_at) DESC`,
+  );
+  return rows.map((r) => {
+    const stats = db.get<{ n: number; first: string | null }>(
+      `SELECT count(*) AS n, (SELECT e2.cmd FROM events e2 WHERE e2.session_ref = s.ref
+         ORDER BY e2.seq LIMIT 1) AS first
+       FROM sessions s LEFT JOIN events e ON e.session_ref = s.ref WHERE s.session_id = ?`,
+      r.session_id,
+    );
+    return {
+      session_id: r.session_id,
+      pinned_at: r.pinned_at,
+      pinned_by: r.pinned_by.split(","),
+      commands: stats?.n ?? 0,
+      first_command: stats?.first ?? null,
+    };
+  });
+}

@@ -1,0 +1,254 @@
+/**
+ * `hx sync verify`: reads every object of the vault in the store and reports each one that
+ * does not decrypt, validate, or match the hash its manifest declares, and every object a
+ * manifest declares that is missing. It changes nothing.
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { sha256Hex } from "../_encoding.ts";
+import { openObject } from "../crypto/envelope.ts";
+import { openStream } from "../crypto/stream_envelope.ts";
+import { categoryOf, type ErrorCategory, IntegrityError, messageOf } from "../errors.ts";
+import { decodeFrame } from "../object/frame.ts";
+import { descriptorKey, manifestsPrefix, parseObjectKey, vaultPrefix } from "../object/keys.ts";
+import { parseManifest, parseSegment, parseTombstone } from "../object/payloads.ts";
+import type { ObjectInfo } from "../store/types.ts";
+import type { SyncContext } from "./context.ts";
+import { checkKey, readDescriptor } from "./descriptor.ts";
+import { MAX_OBJECT_BYTES, MAX_PLAIN_BYTES, MAX_TOMBSTONE_BYTES } from "./limits.ts";
+
+/** One object that failed verification. */
+export interface VerifyProblem {
+  key: string;
+  kind: string;
+  category: ErrorCategory;
+  reason: string | null;
+  message: string;
+}
+
+/** What verification found. */
+export interface VerifyReport {
+  /** Objects read. */
+  objects: number;
+  /** Objects read by kind. */
+  by_kind: Record<string, number>;
+  /** Bytes read. */
+  bytes: number;
+  problems: VerifyProblem[];
+}
+
+/**
+ * Verifies every object of the vault.
+ *
+ * @param ctx The sync session.
+ * @param opts Progress through the objects, and an abort signal.
+ * @returns The report; `problems` is empty for a healthy vault.
+ */
+export async function verifyStore(
+  ctx: SyncContext,
+  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {},
+): Promise<VerifyReport> {
+  const report: VerifyReport = { objects: 0, by_kind: {}, bytes: 0, problems: [] };
+  const signal = opts.signal === undefined ? {} : { signal: opts.signal };
+  const problem = (key: string, kind: string, err: unknown) =>
+    report.problems.push({
+      key,
+      kind,
+      category: categoryOf(err),
+      reason: err instanceof IntegrityError ? err.reason : null,
+      message: messageOf(err),
+    });
+  const count = (kind: string, bytes: number) => {
+    report.objects++;
+    report.bytes += bytes;
+    report.by_kind[kind] = (report.by_kind[kind] ?? 0) + 1;
+  };
+  const get = async (key: string, max: number) => {
+    const got = await ctx.store.get(key, { maxBytes: max, ...signal });
+    if (got === "not-modified") throw new Error("unreachable: no condition was sent");
+    return got.data;
+  };
+
+  try {
+    const descriptor = await readDescriptor(ctx.store, ctx.vaultId);
+    if (ctx.key !== null) await checkKey(descriptor, ctx.key);
+    count("vault", 0);
+  } catch (err) {
+    problem(descriptorKey(ctx.vaultId), "vault", err);
+  }
+
+  const listed: ObjectInfo[] = await Array.fromAsync(
+    ctx.store.list(vaultPrefix(ctx.vaultId), signal),
+  );
+  const present = new Set(listed.map((i) => i.key));
+  // Manifests first: they declare the hashes the other objects must have.
+  const declared = new Map<string, { sha256: string; node: string }>();
+  const manifests = listed.filter((i) => i.key.startsWith(manifestsPrefix(ctx.vaultId)));
+  const others = listed.filter((i) => !i.key.startsWith(manifestsPrefix(ctx.vaultId)));
+  const total = listed.length;
+  let done = 0;
+  for (const info of [...manifests, ...others]) {
+    opts.onProgress?.(++done, total);
+    const key = info.key;
+    if (key === descriptorKey(ctx.vaultId)) continue;
+    if (key.startsWith(`${vaultPrefix(ctx.vaultId)}keys/`)) {
+      try {
+        const { header } = decodeFrame(await get(key, 64 * 1024));
+        if (header.object_type !== "key_slot" || header.vault_id !== ctx.vaultId) {
+          throw new IntegrityError(
+            "wrong_kind",
+            "Cannot read key slot: not a key slot of this vault",
+          );
+        }
+        count("key_slot", info.size);
+      } catch (err) {
+        problem(key, "key_slot", err);
+      }
+      continue;
+    }
+    const parsed = parseObjectKey(ctx.vaultId, key);
+    if (parsed === null) {
+      problem(
+        key,
+        "unknown",
+        new IntegrityError("bad_header", "Cannot verify: not the key of any hx object"),
+      );
+      continue;
+    }
+    try {
+      if (parsed.kind === "manifest") {
+        const { payload } = await openObject(await get(key, MAX_OBJECT_BYTES), {
+          key: ctx.key,
+          expect: { object_type: "manifest", vault_id: ctx.vaultId, node_id: parsed.nodeId },
+          maxPlainBytes: MAX_PLAIN_BYTES,
+        });
+        const m = parseManifest(payload, ctx.vaultId, parsed.nodeId);
+        for (const s of m.segments) {
+          declared.set(
+            `${vaultPrefix(ctx.vaultId)}objects/segments/${m.node_id}/${s.segment_id}.hxseg`,
+            {
+              sha256: s.sha256,
+              node: m.node_id,
+            },
+          );
+        }
+        for (const t of m.tombstones) {
+          declared.set(`${vaultPrefix(ctx.vaultId)}objects/tombstones/${t.tombstone_id}.hxtomb`, {
+            sha256: t.sha256,
+            node: m.node_id,
+          });
+        }
+      } else if (parsed.kind === "segment" || parsed.kind === "tombstone") {
+        const bytes = await get(
+          key,
+          parsed.kind === "segment" ? MAX_OBJECT_BYTES : MAX_TOMBSTONE_BYTES,
+        );
+        const want = declared.get(key);
+        if (want !== undefined && (await sha256Hex(bytes)) !== want.sha256) {
+          throw new IntegrityError(
+            "hash_mismatch",
+            "Cannot verify: its SHA-256 differs from what its manifest declares",
+          );
+        }
+        if (parsed.kind === "segment") {
+          const { payload } = await openObject(bytes, {
+            key: ctx.key,
+            expect: {
+              object_type: "segment",
+              vault_id: ctx.vaultId,
+              node_id: parsed.nodeId,
+              segment_id: parsed.segmentId,
+            },
+            maxPlainBytes: MAX_PLAIN_BYTES,
+          });
+          parseSegment(payload, parsed.nodeId);
+        } else {
+          const { payload } = await openObject(bytes, {
+            key: ctx.key,
+            expect: {
+              object_type: "tombstone",
+              vault_id: ctx.vaultId,
+              tombstone_id: parsed.tombstoneId,
+            },
+            maxPlainBytes: MAX_TOMBSTONE_BYTES,
+          });
+          const creator = want?.node ??
+            String(
+              (JSON.parse(new TextDecoder().decode(payload)) as { created_by?: unknown })
+                .created_by,
+            );
+          parseTombstone(payload, creator, parsed.tombstoneId);
+        }
+      } else {
+        await verifyBlob(ctx, key, parsed.blobHash, signal);
+      }
+      count(parsed.kind, info.size);
+    } catch (err) {
+      problem(key, parsed.kind, err);
+    }
+  }
+  for (const [key, { node }] of declared) {
+    if (present.has(key)) continue;
+    report.problems.push({
+      key,
+      kind: key.includes("/segments/") ? "segment" : "tombstone",
+      category: "not_found",
+      reason: null,
+      message:
+        `Cannot verify: the manifest of node ${node} declares it, but the store does not have it`,
+    });
+  }
+  return report;
+}
+
+async function verifyBlob(
+  ctx: SyncContext,
+  key: string,
+  blobHash: string,
+  signal: { signal?: AbortSignal },
+) {
+  const { stream } = await ctx.store.getStream(key, signal);
+  const { plaintext } = await openStream(stream, {
+    key: ctx.key,
+    expect: { object_type: "blob", vault_id: ctx.vaultId, blob_hash: blobHash },
+    maxPlainBytes: Number.MAX_SAFE_INTEGER,
+  });
+  const hash = createHash("sha256");
+  for await (const chunk of plaintext) hash.update(chunk);
+  const sha = hash.digest("hex");
+  const id = ctx.key === null ? sha : await ctx.key.blobId(sha);
+  if (id !== blobHash) {
+    throw new IntegrityError(
+      "hash_mismatch",
+      "Cannot verify blob: its content does not hash to its id",
+    );
+  }
+}
+
+/**
+ * A digest of the set of live event keys `(node, session, seq)`: two devices with the same
+ * history have the same digest. Keyed by the vault key's digest sub-key in encrypted vaults,
+ * so it reveals nothing when pasted somewhere.
+ *
+ * @param ctx The sync session (its key), or the index alone for an unencrypted vault.
+ * @returns The digest and how many events it covers.
+ */
+export async function historyDigest(
+  ctx: Pick<SyncContext, "vault" | "key">,
+): Promise<{ digest: string; events: number }> {
+  const hash = createHash("sha256");
+  let events = 0;
+  const rows = ctx.vault.db.prepare(
+    `SELECT n.node_id AS node, s.session_id AS session, e.seq AS seq
+     FROM events e JOIN nodes n ON n.ref = e.node_ref JOIN sessions s ON s.ref = e.session_ref
+     ORDER BY n.node_id, s.session_id, e.seq`,
+  );
+  for (const row of rows.iterate() as Iterable<{ node: string; session: string; seq: number }>) {
+    hash.update(`${row.node}/${row.session}/${row.seq}\n`);
+    events++;
+  }
+  const plain = hash.digest("hex");
+  return { digest: ctx.key === null ? plain : await ctx.key.digest(plain), events };
+}
