@@ -319,9 +319,11 @@ const COMMANDS: Record<string, Command> = {
     summary: "check this device's setup, recording and sync, and say what to do",
     async run(inv) {
       const report = await runDoctor(inv.hx());
-      if (inv.json) return printJson(inv, report);
-      inv.out(`hx ${report.version} (deno ${report.deno}), data in ${report.home}`);
-      for (const c of report.checks) inv.out(`${c.ok ? "ok  " : "FIX "} ${c.name}: ${c.detail}`);
+      if (inv.json) printJson(inv, report);
+      else {
+        inv.out(`hx ${report.version} (deno ${report.deno}), data in ${report.home}`);
+        for (const c of report.checks) inv.out(`${c.ok ? "ok  " : "FIX "} ${c.name}: ${c.detail}`);
+      }
       return report.checks.every((c) => c.ok) ? 0 : 1;
     },
   },

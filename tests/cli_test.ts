@@ -266,3 +266,114 @@ Deno.test("a key typed into a command is scrubbed before it is recorded", async 
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("everyday commands: init, pause/resume, sync, passphrase join, last, pin, verify, doctor", async () => {
+  const root = await tempDir("hx-cli-day-");
+  const store = join(root, "store");
+  const a = join(root, "a");
+  const b = join(root, "b");
+  await Deno.mkdir(store);
+  const rec = (home: string, cmd: string, seq: number, exit = 0) =>
+    hx(home, [
+      "record",
+      "--cmd",
+      cmd,
+      "--session",
+      "sess-1",
+      "--seq",
+      String(seq),
+      "--start",
+      String(Date.now() - 2000),
+      "--exit",
+      String(exit),
+    ]);
+  try {
+    for (const shell of ["zsh", "bash", "fish"]) {
+      const r = await hx(a, ["init", shell]);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /record --cmd/);
+    }
+    assert.equal((await hx(a, ["init", "tcsh"])).code, 2);
+
+    assert.equal(
+      (await hx(a, ["sync", "init", "--store", `folder:${store}`, "--passphrase"], {
+        env: { HX_PASSPHRASE: "correct horse battery staple" },
+      })).code,
+      0,
+    );
+    await hx(a, ["sync", "auto", "--off"]);
+    await rec(a, "make deploy", 1, 2);
+    assert.equal((await hx(a, ["pause"])).code, 0);
+    await rec(a, "paused command", 2);
+    assert.equal((await hx(a, ["resume"])).code, 0);
+    await rec(a, "make deploy", 3);
+    const found = JSON.parse((await hx(a, ["find", "--json"])).stdout).map((e: { cmd: string }) =>
+      e.cmd
+    );
+    assert.deepEqual(found, ["make deploy", "make deploy"]);
+
+    const synced = await hx(a, ["sync", "--json"]);
+    assert.equal(synced.code, 0, synced.stderr);
+    assert.equal(JSON.parse(synced.stdout).push.events, 2);
+
+    // join with the passphrase alone (from the environment, never argv)
+    let r = await hx(b, ["sync", "join", "--store", `folder:${store}`, "--passphrase"], {
+      env: { HX_PASSPHRASE: "wrong horse" },
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^hx: auth: .*passphrase is wrong/);
+    r = await hx(b, ["sync", "join", "--store", `folder:${store}`, "--passphrase"], {
+      env: { HX_PASSPHRASE: "correct horse battery staple" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    await hx(b, ["sync"]);
+
+    const last = JSON.parse((await hx(b, ["last", "--json"])).stdout);
+    assert.equal(last.session_id, "sess-1");
+    assert.equal(last.failures.length, 1);
+    assert.equal(last.failures[0].failed.exit_code, 2);
+    assert.equal((await hx(b, ["pin", "--last"])).code, 0);
+    assert.equal(JSON.parse((await hx(b, ["pins", "--json"])).stdout)[0].session_id, "sess-1");
+
+    assert.equal((await hx(b, ["sync", "verify"])).code, 0);
+    const vault = JSON.parse(await Deno.readTextFile(join(a, "sync.json"))).vault_id;
+    const manifests = join(store, "vaults", vault, "objects", "manifests");
+    for await (const m of Deno.readDir(manifests)) {
+      const p = join(manifests, m.name);
+      const bytes = await Deno.readFile(p);
+      bytes[bytes.length - 1]! ^= 1;
+      await Deno.writeFile(p, bytes);
+    }
+    const verify = await hx(b, ["sync", "verify", "--json"]);
+    assert.equal(verify.code, 1);
+    assert.equal(JSON.parse(verify.stdout).problems[0].kind, "manifest");
+
+    const doctor = await hx(b, ["doctor", "--json"]);
+    const report = JSON.parse(doctor.stdout);
+    assert.ok(report.checks.some((c: { name: string; ok: boolean }) => c.name === "index" && c.ok));
+    assert.ok(
+      report.checks.some((c: { name: string; ok: boolean }) => c.name === "shell hook" && !c.ok),
+    );
+    assert.equal(doctor.code, 1); // this test's shell has no hook
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("hx record failures never reach the shell but are logged for hx doctor", async () => {
+  const home = await tempDir("hx-cli-recfail-");
+  try {
+    await Deno.writeTextFile(join(home, "hx.db"), "this is not a database");
+    const r = await hx(home, ["record", "--cmd", "ls", "--session", "s", "--start", "1700000000"]);
+    assert.equal(r.code, 1);
+    const doctor = JSON.parse((await hx(home, ["doctor", "--json"])).stdout);
+    assert.equal(doctor.record_failures.length, 1);
+    assert.ok(
+      doctor.checks.some((c: { name: string; ok: boolean }) =>
+        c.name === "record failures" && !c.ok
+      ),
+    );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});

@@ -56,6 +56,18 @@ class Tmux {
   }
 }
 
+/** Removes a directory that shells (history on hangup) or recorders may still be writing to. */
+async function removeSoon(dir: string): Promise<void> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await Deno.remove(dir, { recursive: true });
+    } catch (err) {
+      if (attempt >= 20) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 /** Starts `shell` interactively with the hook, with its rc files in `dir`. */
 async function shellCommand(shell: string, dir: string, home: string): Promise<string> {
   const init = `${Deno.execPath()} run --allow-all --quiet ${CLI} init ${shell}`;
@@ -148,7 +160,7 @@ for (const shell of ["zsh", "bash", "fish"]) {
         assert.ok(!/\[\d+\]|hx:|error|Job \d/i.test(screen), screen);
       } finally {
         await tmux.kill();
-        await Deno.remove(dir, { recursive: true });
+        await removeSoon(dir);
       }
     },
   });
@@ -188,7 +200,7 @@ Deno.test({
       }
     } finally {
       await tmux.kill();
-      await Deno.remove(dir, { recursive: true });
+      await removeSoon(dir);
     }
   },
 });

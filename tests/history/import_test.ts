@@ -61,9 +61,12 @@ Deno.test("bash history without timestamps: a grown file adds only the new comma
   withDir(async (dir) => {
     const vault = Vault.open(":memory:");
     const file = join(dir, ".bash_history");
+    // Undated commands are placed just before the file's modification time.
     await Deno.writeTextFile(file, "ls\ncd /tmp\nls\n");
+    await Deno.utime(file, 1_700_000_000, 1_700_000_000);
     assert.equal((await importHistoryFile(vault, file)).inserted, 3);
     await Deno.writeTextFile(file, "ls\ncd /tmp\nls\nmake\nls\n");
+    await Deno.utime(file, 1_700_000_600, 1_700_000_600); // grown ten minutes later
     const grown = await importHistoryFile(vault, file);
     assert.equal(grown.inserted, 2);
     const cmds = findEvents(vault.db, { oldestFirst: true }).map((e) => e.cmd);

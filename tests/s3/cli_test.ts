@@ -57,6 +57,7 @@ for (const kind of serverKinds()) {
       try {
         let r = await hx(a, ["sync", "init", ...storeArgs], env);
         assert.equal(r.code, 0, r.stderr);
+        await hx(a, ["sync", "auto", "--off"], env); // this test pushes explicitly
         await hx(a, [
           "record",
           "--cmd",
