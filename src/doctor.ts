@@ -12,19 +12,27 @@ import { VERSION } from "./version.ts";
 
 /** One check. */
 export interface DoctorCheck {
+  /** What was checked. */
   name: string;
+  /** Whether it is fine. */
   ok: boolean;
+  /** What was found, or what to do. */
   detail: string;
 }
 
 /** What `hx doctor` reports. */
 export interface DoctorReport {
+  /** The version of hx. */
   version: string;
+  /** The version of Deno running it. */
   deno: string;
+  /** The data directory. */
   home: string;
+  /** Every check, in order. */
   checks: DoctorCheck[];
   /** The latest failures of `hx record`, oldest first. */
   record_failures: string[];
+  /** The sync status, when the index could be opened. */
   status: SyncStatus | null;
 }
 

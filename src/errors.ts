@@ -77,6 +77,8 @@ export class HxError extends Error {
   readonly hint: string;
 
   /**
+   * Creates an error of a category.
+   *
    * @param category What kind of failure this is.
    * @param message A sentence of the form "Cannot <action>: <state>".
    * @param options Cause and retryability.
@@ -101,6 +103,8 @@ export class HxError extends Error {
  */
 export class KeyMismatchError extends HxError {
   /**
+   * Creates the error for a key or passphrase that does not unlock the vault.
+   *
    * @param message What was attempted and why it failed.
    * @param options The underlying cause.
    */
@@ -158,6 +162,8 @@ export class IntegrityError extends HxError {
   readonly reason: IntegrityReason;
 
   /**
+   * Creates the error for an object that failed validation.
+   *
    * @param reason The precise reason the object was rejected.
    * @param message What was attempted and why it failed.
    * @param options The underlying cause.

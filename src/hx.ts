@@ -66,9 +66,6 @@ export interface HxOptions {
   host?: string;
 }
 
-/** Setup options the facade fills in itself. */
-type Filled = "storeOptions" | "now";
-
 /**
  * One device's hx: its history index and its sync.
  *
@@ -175,12 +172,12 @@ export class Hx {
   }
 
   /** Creates a vault on a store and sets this device up to sync with it. */
-  syncInit(opts: Omit<InitOptions, Filled>): Promise<InitResult> {
+  syncInit(opts: Omit<InitOptions, "storeOptions" | "now">): Promise<InitResult> {
     return initVault(this.home, this.#setup(opts));
   }
 
   /** Joins an existing vault with its key export string or a passphrase. */
-  syncJoin(opts: Omit<JoinOptions, Filled>): Promise<{ vaultId: string }> {
+  syncJoin(opts: Omit<JoinOptions, "storeOptions" | "now">): Promise<{ vaultId: string }> {
     return joinVault(this.home, this.#setup(opts));
   }
 

@@ -105,6 +105,7 @@ export async function attachFile(
 
 /** An artifact and whether its content is cached here. */
 export interface ArtifactListing extends StoredArtifact {
+  /** Whether its content is in the local cache (else it is fetched on demand). */
   cached: boolean;
 }
 

@@ -25,6 +25,7 @@ import { scrubSecrets } from "./scrub.ts";
 
 /** What an import did. */
 export interface ImportResult extends InsertCounts {
+  /** The shell whose format was read. */
   shell: Shell;
   /** Commands read from the file. */
   parsed: number;

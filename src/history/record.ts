@@ -12,6 +12,7 @@ import { scrubSecrets } from "./scrub.ts";
 
 /** One finished command as the shell reports it. */
 export interface RecordInput {
+  /** The command line. */
   cmd: string;
   /** The shell session's id. */
   session_id: string;
@@ -21,7 +22,9 @@ export interface RecordInput {
   started_at: number;
   /** When it ended (ms); default: now. */
   ended_at?: number | null;
+  /** Its exit status. */
   exit_code?: number | null;
+  /** The directory it ran in. */
   cwd?: string | null;
   /** The shell's name, recorded with a new session. */
   shell?: string | null;

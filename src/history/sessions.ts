@@ -11,12 +11,19 @@ import type { Vault } from "../vault/vault.ts";
 
 /** A session with its commands. */
 export interface SessionView {
+  /** The session's id. */
   session_id: string;
+  /** The device it ran on, if known. */
   node_id: string | null;
+  /** The host it ran on, if known. */
   host: string | null;
+  /** The shell, if known. */
   shell: string | null;
+  /** When it started (ms), if known. */
   started_at: number | null;
+  /** Whether any device pinned it. */
   pinned: boolean;
+  /** Its commands in order. */
   events: StoredEvent[];
   /** Each failed command with the command before and after it. */
   failures: { before: StoredEvent | null; failed: StoredEvent; after: StoredEvent | null }[];
@@ -114,12 +121,15 @@ export function pinSession(vault: Vault, sessionId: string): boolean {
 
 /** A pinned session. */
 export interface PinnedSession {
+  /** The pinned session's id. */
   session_id: string;
   /** When it was first pinned (by any device). */
   pinned_at: number;
   /** Devices that pinned it. */
   pinned_by: string[];
+  /** How many of its commands are known here. */
   commands: number;
+  /** Its first command, to recognise it by. */
   first_command: string | null;
 }
 

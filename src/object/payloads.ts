@@ -12,16 +12,25 @@ import { IntegrityError } from "../errors.ts";
 
 /** One command run in a shell. Its identity is `(node_id, session_id, seq)`. */
 export interface EventRecord {
+  /** The device that recorded it. */
   node_id: string;
+  /** The shell session it ran in. */
   session_id: string;
+  /** Its position in the session. */
   seq: number;
-  /** Milliseconds since the epoch. */
+  /** When it started (ms since the epoch). */
   started_at: number;
+  /** When it ended (ms), if known. */
   ended_at: number | null;
+  /** How long it ran (ms), if known. */
   duration_ms: number | null;
+  /** Its exit status, if known. */
   exit_code: number | null;
+  /** The directory it ran in, if known. */
   cwd: string | null;
+  /** The command line. */
   cmd: string;
+  /** The host it ran on. */
   host: string | null;
 }
 
@@ -36,15 +45,21 @@ export interface SessionRecord {
 
 /** A file attached to a session, stored as a blob. */
 export interface ArtifactRecord {
+  /** The artifact's id. */
   artifact_id: string;
+  /** The device that attached it. */
   node_id: string;
+  /** The session it is attached to. */
   session_id: string;
   /** SHA-256 of the plaintext file. */
   sha256: string;
   /** The blob's id on the store (keyed hash of `sha256` in encrypted vaults). */
   blob_hash: string;
+  /** The file's name when attached. */
   name: string;
+  /** Its size in bytes. */
   size: number;
+  /** When it was attached (ms). */
   created_at: number;
 }
 
@@ -65,10 +80,15 @@ export interface SegmentPayload {
 
 /** A forgotten time window: every event that started inside it, on `node_id` or on all nodes. */
 export interface TombstonePayload {
+  /** The tombstone's id. */
   tombstone_id: string;
+  /** The device that created it. */
   created_by: string;
+  /** When it was created (ms). */
   created_at: number;
+  /** Start of the forgotten window (ms, inclusive). */
   start_ts: number;
+  /** End of the forgotten window (ms, inclusive). */
   end_ts: number;
   /** Limit to one node's events; `null` covers every node. */
   node_id: string | null;

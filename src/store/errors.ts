@@ -36,6 +36,8 @@ export class StoreError extends HxError {
   readonly status: number | undefined;
 
   /**
+   * Creates a store error.
+   *
    * @param category What kind of failure this is.
    * @param message A sentence of the form "Cannot <action>: <state>".
    * @param options Store, key, status, cause and retryability.
@@ -61,6 +63,8 @@ export class StoreError extends HxError {
  */
 export class NotFoundError extends StoreError {
   /**
+   * Creates the error for a missing key.
+   *
    * @param key The missing key.
    * @param options Store name and cause.
    */
@@ -81,6 +85,8 @@ export class NotFoundError extends StoreError {
  */
 export class PreconditionError extends StoreError {
   /**
+   * Creates the error for a put-if-absent that found an object.
+   *
    * @param key The key that already exists.
    * @param options Store name and cause.
    */
@@ -104,6 +110,8 @@ export class PreconditionError extends StoreError {
  */
 export class TooLargeError extends StoreError {
   /**
+   * Creates the error for an object above a size bound.
+   *
    * @param key The oversized object's key.
    * @param maxBytes The bound it exceeded.
    * @param options Store name and cause.

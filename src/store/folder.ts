@@ -64,6 +64,8 @@ export class FolderStore implements SyncStore {
   #rootChecked = false;
 
   /**
+   * Opens the store on a directory (checked on first use).
+   *
    * @param root Path of an existing directory.
    */
   constructor(root: string) {

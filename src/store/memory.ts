@@ -53,6 +53,8 @@ export class MemoryStore implements SyncStore {
   #version = 0;
 
   /**
+   * Creates an empty store.
+   *
    * @param name A label shown in messages, e.g. `memory:test`.
    */
   constructor(name = "memory:") {

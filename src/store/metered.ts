@@ -21,10 +21,15 @@ import type {
 
 /** Calls made to a store, by operation (`head` is `stat`). */
 export interface RequestCounts {
+  /** Listings. */
   list: number;
+  /** Whole or streamed reads. */
   get: number;
+  /** Writes. */
   put: number;
+  /** `stat` calls. */
   head: number;
+  /** Deletions. */
   delete: number;
 }
 

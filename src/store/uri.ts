@@ -46,7 +46,8 @@ const registry = new Map<string, SchemeHandler<unknown>>();
  *
  * @example A scheme that opens named memory stores
  * ```ts
- * import { registerScheme, openStore } from "./uri.ts";
+ * import { registerScheme } from "./uri.ts";
+ * import { openStore } from "./open.ts";
  * import { MemoryStore } from "./memory.ts";
  * registerScheme({
  *   scheme: "scratch",

@@ -18,12 +18,15 @@ const RETRY_CAP_MS = 3_600_000;
 
 /** Where auto-sync stands. */
 export interface AutoSyncState {
+  /** Whether auto-sync runs (sync set up and an interval above zero). */
   enabled: boolean;
+  /** Minutes between automatic syncs. */
   interval_minutes: number;
   /** When the next automatic sync is due (ms); `null` means at the next record. */
   next_at: number | null;
   /** Consecutive failed runs. */
   failures: number;
+  /** When the last automatic sync was attempted (ms). */
   last_attempt_at: number | null;
 }
 

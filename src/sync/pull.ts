@@ -18,6 +18,7 @@ import {
   parseObjectKey,
 } from "../object/keys.ts";
 import { type ManifestPayload, parseManifest } from "../object/payloads.ts";
+import type { RequestCounts } from "../store/metered.ts";
 import type { ObjectInfo } from "../store/types.ts";
 import { type SyncContext, verifyKey } from "./context.ts";
 import {
@@ -34,6 +35,7 @@ import { finishRun, startRun } from "./runs.ts";
 
 /** Options of {@linkcode pull}. */
 export interface PullOptions {
+  /** Aborts the pull; what was imported stays. */
   signal?: AbortSignal;
   /** Objects fetched at once. */
   concurrency?: number;
@@ -50,6 +52,7 @@ export interface PullOptions {
 
 /** What a pull did. */
 export interface PullCounts {
+  /** Manifests: listed, fetched, unchanged since last time, rolled back, failed. */
   manifests: {
     listed: number;
     fetched: number;
@@ -57,8 +60,11 @@ export interface PullCounts {
     rollback: number;
     failed: number;
   };
+  /** Tombstones applied and failed. */
   tombstones: { applied: number; failed: number };
+  /** Segments imported and failed. */
   segments: { imported: number; failed: number };
+  /** Events inserted, already present, refused by a tombstone, and removed by new tombstones. */
   events: { inserted: number; duplicate: number; covered: number; forgotten: number };
   /** Objects in quarantine after this pull. */
   quarantined: number;
@@ -349,7 +355,7 @@ function dedupe<T>(items: readonly T[], id: (item: T) => string): T[] {
 /** What {@linkcode pull} returns. */
 export interface PullResult extends PullCounts {
   /** Store requests this pull made. */
-  requests: ReturnType<SyncContext["meter"]["snapshot"]>["requests"];
+  requests: RequestCounts;
 }
 
 function requestDelta(

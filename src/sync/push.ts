@@ -32,6 +32,7 @@ import { finishRun, startRun } from "./runs.ts";
 
 /** Options of {@linkcode push}. */
 export interface PushOptions {
+  /** Aborts the push; what was uploaded stays valid and the next push goes on. */
   signal?: AbortSignal;
   /** Objects uploaded at once. */
   concurrency?: number;
@@ -49,9 +50,11 @@ export interface PushOptions {
 export interface PushCounts {
   /** Segments sealed by this push. */
   sealed: number;
+  /** Segments uploaded. */
   segments: { uploaded: number };
   /** Events in the uploaded segments. */
   events: number;
+  /** Tombstones uploaded. */
   tombstones: { uploaded: number };
   /** Attached blobs uploaded, and those the store already had. */
   blobs: BlobUploadCounts;

@@ -13,16 +13,27 @@ export type QuarantineKind = "manifest" | "segment" | "tombstone" | "blob";
 
 /** One quarantined object. */
 export interface QuarantineEntry {
+  /** The object's key on the store. */
   key: string;
+  /** What kind of object it is. */
   kind: QuarantineKind;
+  /** The node whose manifest declared it, if known. */
   node_id: string | null;
+  /** Its segment or tombstone id, if any. */
   object_id: string | null;
+  /** Why it failed, by category. */
   category: ErrorCategory;
+  /** The precise reason of an integrity failure (`decrypt_failed`, `wrong_vault`, …). */
   reason: string | null;
+  /** The failure, in one line. */
   message: string;
+  /** When it first failed (ms). */
   first_seen: number;
+  /** When it last failed (ms). */
   last_attempt: number;
+  /** How many times it failed. */
   attempts: number;
+  /** The SHA-256 its manifest declared, for the retry. */
   expected_sha256: string | null;
 }
 

@@ -14,15 +14,25 @@ export type RunKind = "push" | "pull";
 
 /** One recorded run. */
 export interface RunRecord {
+  /** The run's row id. */
   id: number;
+  /** Push or pull. */
   kind: RunKind;
+  /** When it started (ms). */
   started_at: number;
+  /** When it ended (ms), or `null` while it runs. */
   ended_at: number | null;
+  /** Whether it completed; `null` while it runs. */
   ok: boolean | null;
+  /** Its counts by outcome. */
   counts: Record<string, unknown>;
+  /** Store requests it made. */
   requests: RequestCounts | null;
+  /** Category of its failure, or of the last object that failed. */
   error_category: ErrorCategory | null;
+  /** That failure, in one line. */
   error_message: string | null;
+  /** What to do about it. */
   error_hint: string | null;
 }
 

@@ -41,6 +41,7 @@ export interface InitOptions extends SetupOptions {
 
 /** What init created. */
 export interface InitResult {
+  /** The new vault's id. */
   vaultId: string;
   /** The key export string (the secret) for other devices; `null` when unencrypted. */
   keyExport: string | null;

@@ -16,31 +16,49 @@ import { lastError, lastRun, lastSuccessfulRun, type RunRecord } from "./runs.ts
 
 /** One device of the vault, as its manifest last showed it. */
 export interface DeviceStatus {
+  /** The device's node id. */
   node_id: string;
+  /** Its host name, as it reported it. */
   host: string | null;
+  /** The seq of its latest manifest seen here. */
   manifest_seq: number;
   /** When its latest manifest was written (ms). */
   last_push_at: number;
+  /** Segments its manifest lists. */
   segments: number;
+  /** Tombstones its manifest lists. */
   tombstones: number;
+  /** Whether it is this device. */
   this_device: boolean;
 }
 
 /** The status of sync on this device. */
 export interface SyncStatus {
+  /** Whether sync is set up on this device (`hx sync init` or `join`). */
   configured: boolean;
+  /** The data directory. */
   home: string;
+  /** This device's node id. */
   node_id: string;
   /** The store URI with secrets hidden. */
   store: string | null;
+  /** The vault this device syncs with. */
   vault_id: string | null;
+  /** Whether the vault encrypts objects. */
   encrypted: boolean | null;
+  /** Commands in the local index. */
   events: number;
+  /** This device's commands and tombstones not yet listed by a published manifest. */
   pending: { events: number; tombstones: number };
+  /** The latest push, successful or not. */
   last_push: RunRecord | null;
+  /** The latest pull, successful or not. */
   last_pull: RunRecord | null;
+  /** When the latest successful push ended (ms). */
   last_successful_push: number | null;
+  /** When the latest successful pull ended (ms). */
   last_successful_pull: number | null;
+  /** The latest run that failed or recorded a failure: category, message and what to do. */
   last_error: {
     at: number;
     kind: string;
@@ -48,7 +66,9 @@ export interface SyncStatus {
     message: string;
     hint: string | null;
   } | null;
+  /** Objects that failed to import, retried on every pull. */
   quarantine: QuarantineEntry[];
+  /** Every device of the vault, as its latest manifest showed it. */
   devices: DeviceStatus[];
   /** Automatic sync after recording: interval, next attempt, consecutive failures. */
   auto_sync: AutoSyncState;

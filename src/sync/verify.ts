@@ -21,10 +21,15 @@ import { MAX_OBJECT_BYTES, MAX_PLAIN_BYTES, MAX_TOMBSTONE_BYTES } from "./limits
 
 /** One object that failed verification. */
 export interface VerifyProblem {
+  /** The object's key on the store. */
   key: string;
+  /** What kind of object it is (or `unknown`). */
   kind: string;
+  /** Why it failed, by category. */
   category: ErrorCategory;
+  /** The precise reason of an integrity failure. */
   reason: string | null;
+  /** The failure, in one line. */
   message: string;
 }
 
@@ -36,6 +41,7 @@ export interface VerifyReport {
   by_kind: Record<string, number>;
   /** Bytes read. */
   bytes: number;
+  /** Every object that failed, or is declared but missing. */
   problems: VerifyProblem[];
 }
 

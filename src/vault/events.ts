@@ -183,6 +183,7 @@ export function insertSession(db: Db, session: SessionRecord, segmentId: string 
 
 /** One stored event, with its local row id. */
 export interface StoredEvent extends EventRecord {
+  /** The row id in this index (not stable across devices). */
   id: number;
 }
 
@@ -200,8 +201,11 @@ export interface FindQuery {
   since?: number;
   /** Started at or before (ms). */
   until?: number;
+  /** Only commands run on this host. */
   host?: string;
+  /** Only this session's commands. */
   session?: string;
+  /** Only this device's commands. */
   node?: string;
   /** At most this many, newest first. Default 100. */
   limit?: number;

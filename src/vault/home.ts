@@ -13,6 +13,7 @@ import { HxError } from "../errors.ts";
 export interface SyncConfig {
   /** The store URI as given (may hold credentials: the file is private). */
   store: string;
+  /** The vault this device syncs with. */
   vault_id: string;
   /** Whether the vault encrypts objects (`false` only for `--no-encrypt` vaults). */
   encrypted: boolean;
@@ -64,7 +65,11 @@ export class HxHome {
   /** The directory. */
   readonly path: string;
 
-  /** @param path The data directory (created on first write). */
+  /**
+   * Uses a data directory (created on first write).
+   *
+   * @param path The directory.
+   */
   constructor(path: string) {
     this.path = path;
   }

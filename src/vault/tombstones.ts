@@ -15,7 +15,9 @@ import type { Vault } from "./vault.ts";
 export interface ApplyResult {
   /** Whether the tombstone was new here. */
   applied: boolean;
+  /** Events removed. */
   events: number;
+  /** Artifacts removed. */
   artifacts: number;
   /** Blob hashes no artifact references any more: their cached files can be deleted. */
   orphanedBlobs: string[];
