@@ -97,6 +97,11 @@ function storeUri(v: Values): string {
   return `${uri}${uri.includes("?") ? "&" : "?"}${query}`;
 }
 
+/** `1 command`, `2 commands`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function printJson(inv: Invocation, value: unknown): void {
   inv.out(JSON.stringify(value, null, 2));
 }
@@ -152,7 +157,9 @@ const COMMANDS: Record<string, Command> = {
       );
       if (inv.json) return printJson(inv, result);
       inv.out(
-        `Imported ${result.inserted} new commands from ${file} (${result.shell}; ${result.duplicate} already known, ${result.covered} forgotten)`,
+        `Imported ${
+          count(result.inserted, "new command")
+        } from ${file} (${result.shell}; ${result.duplicate} already known, ${result.covered} forgotten)`,
       );
     },
   },
@@ -174,10 +181,11 @@ const COMMANDS: Record<string, Command> = {
     async run(inv) {
       const cmd = str(inv.values, "cmd");
       const session = str(inv.values, "session");
-      const end = epochMs(inv.values, "end") ?? Date.now();
       const duration = int(inv.values, "duration");
-      const start = epochMs(inv.values, "start") ??
-        (duration === undefined ? undefined : end - duration);
+      const given = epochMs(inv.values, "start");
+      const end = epochMs(inv.values, "end") ??
+        (given !== undefined && duration !== undefined ? given + duration : Date.now());
+      const start = given ?? (duration === undefined ? undefined : end - duration);
       if (cmd === undefined || session === undefined || start === undefined) {
         throw new UsageError("--cmd, --session and --start (or --duration) are required");
       }
@@ -265,7 +273,7 @@ const COMMANDS: Record<string, Command> = {
       inv.out(
         `session ${view.session_id}${view.host ? ` on ${view.host}` : ""}${
           view.shell ? ` (${view.shell})` : ""
-        }, ${view.events.length} commands, ${view.failures.length} failed${
+        }, ${count(view.events.length, "command")}, ${view.failures.length} failed${
           view.pinned ? ", pinned" : ""
         }`,
       );
@@ -309,7 +317,7 @@ const COMMANDS: Record<string, Command> = {
       inv.out(table(pins.map((p) => [
         relativeTime(p.pinned_at, now),
         p.session_id,
-        `${p.commands} commands`,
+        count(p.commands, "command"),
         p.first_command ?? "",
       ])));
     },
@@ -409,7 +417,7 @@ const COMMANDS: Record<string, Command> = {
         });
       }
       inv.out(
-        `Forgot ${result.events} commands from ${new Date(start).toISOString()} to ${
+        `Forgot ${count(result.events, "command")} from ${new Date(start).toISOString()} to ${
           new Date(end).toISOString()
         }; the next push tells your other devices`,
       );
@@ -454,7 +462,7 @@ const COMMANDS: Record<string, Command> = {
   },
   artifact: {
     usage: "hx artifact get REF --out PATH [--json]",
-    summary: "write an artifact (by id or sha256 prefix) to PATH, fetching it if needed",
+    summary: "write an artifact (by name, id or sha256 prefix) to PATH, fetching it if needed",
     options: { out: { type: "string" } },
     positionals: [2, 2],
     async run(inv) {
@@ -551,7 +559,9 @@ const SYNC: Record<string, Command> = {
       inv.out(
         result.manifest_seq === null
           ? "Nothing to push."
-          : `Pushed ${result.events} commands in ${result.segments.uploaded} segments and ${result.tombstones.uploaded} tombstones (${
+          : `Pushed ${count(result.events, "command")} in ${
+            count(result.segments.uploaded, "segment")
+          } and ${count(result.tombstones.uploaded, "tombstone")} (${
             bytes(result.bytes)
           }); manifest seq ${result.manifest_seq}.`,
       );
@@ -569,13 +579,17 @@ const SYNC: Record<string, Command> = {
       });
       if (inv.json) return printJson(inv, result);
       inv.out(
-        `Pulled ${result.events.inserted} new commands from ${result.segments.imported} segments; applied ${result.tombstones.applied} tombstones.`,
+        `Pulled ${count(result.events.inserted, "new command")} from ${
+          count(result.segments.imported, "segment")
+        }; applied ${count(result.tombstones.applied, "tombstone")}.`,
       );
       const failed = result.segments.failed + result.tombstones.failed + result.manifests.failed +
         result.manifests.rollback;
       if (failed > 0) {
         inv.err(
-          `${failed} objects failed and are quarantined (${result.quarantined} in all); see hx sync status`,
+          `${
+            count(failed, "object")
+          } failed, now in quarantine (${result.quarantined} in all); see hx sync status`,
         );
       }
       if (inv.values.verbose) inv.out(requestsLine(result.requests));
@@ -653,10 +667,12 @@ const SYNC: Record<string, Command> = {
       if (inv.json) return printJson(inv, result);
       const { push, pull } = result!;
       inv.out(
-        `Pushed ${push.events} commands, pulled ${pull.events.inserted}; applied ${pull.tombstones.applied} tombstones.`,
+        `Pushed ${count(push.events, "command")}, pulled ${pull.events.inserted}; applied ${
+          count(pull.tombstones.applied, "tombstone")
+        }.`,
       );
       if (pull.quarantined > 0) {
-        inv.err(`${pull.quarantined} objects are quarantined; see hx sync status`);
+        inv.err(`${count(pull.quarantined, "object")} quarantined; see hx sync status`);
       }
     },
   },
@@ -686,9 +702,9 @@ const SYNC: Record<string, Command> = {
       if (inv.json) printJson(inv, report);
       else {
         inv.out(
-          `Read ${report.objects} objects (${
-            bytes(report.bytes)
-          }): ${report.problems.length} problems.`,
+          `Read ${count(report.objects, "object")} (${bytes(report.bytes)}): ${
+            count(report.problems.length, "problem")
+          }.`,
         );
         if (report.problems.length > 0) {
           inv.out(

@@ -231,7 +231,7 @@ Deno.test("hx sync status --json lists quarantined objects with category and mes
     }
     const pull = await hx(b, ["sync", "pull"]);
     assert.equal(pull.code, 0);
-    assert.match(pull.stderr, /1 objects failed and are quarantined/);
+    assert.match(pull.stderr, /1 object failed, now in quarantine/);
     const status = JSON.parse((await hx(b, ["sync", "status", "--json"])).stdout);
     assert.equal(status.quarantine.length, 1);
     assert.equal(status.quarantine[0].kind, "segment");
@@ -262,6 +262,32 @@ Deno.test("a key typed into a command is scrubbed before it is recorded", async 
     ]);
     const found = JSON.parse((await hx(home, ["find", "join", "--json"])).stdout);
     assert.equal(found[0].cmd, "hx sync join --store folder:/x --key hxk1_(redacted)");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("hx record takes --start with --end or --duration, or --duration alone ending now", async () => {
+  const home = await tempDir("hx-cli-times-");
+  try {
+    const record = (cmd: string, times: string[]) =>
+      hx(home, ["record", "--cmd", cmd, "--session", "s", ...times]);
+    assert.equal((await record("a", ["--start", "1700000000.5", "--end", "1700000003"])).code, 0);
+    assert.equal((await record("b", ["--start", "1700000010000", "--duration", "1500"])).code, 0);
+    const before = Date.now();
+    assert.equal((await record("c", ["--duration", "2000"])).code, 0);
+    const after = Date.now();
+    const found: { cmd: string; started_at: string; ended_at: string }[] = JSON.parse(
+      (await hx(home, ["find", "--json", ""])).stdout,
+    );
+    const times = new Map(
+      found.map((e) => [e.cmd, [Date.parse(e.started_at), Date.parse(e.ended_at)]]),
+    );
+    assert.deepEqual(times.get("a"), [1700000000500, 1700000003000]);
+    assert.deepEqual(times.get("b"), [1700000010000, 1700000011500]);
+    const [start, end] = times.get("c")!;
+    assert.equal(end! - start!, 2000);
+    assert.ok(end! >= before && end! <= after, "without --end, the command ended now");
   } finally {
     await Deno.remove(home, { recursive: true });
   }

@@ -137,35 +137,42 @@ export async function listArtifacts(
 }
 
 /**
- * Finds one artifact by id or by a prefix (6+ characters) of its SHA-256.
+ * Finds one artifact by id, by a prefix (6+ hex digits) of its SHA-256, or by file name
+ * (the newest artifact of that name).
  *
- * @throws {HxError} `not_found`, or `invalid_input` when the prefix is ambiguous.
+ * @param db The index.
+ * @param ref The id, SHA-256 prefix or name.
+ * @returns The artifact.
+ * @throws {HxError} `not_found`, or `invalid_input` when a prefix is ambiguous.
  */
 export function findArtifact(db: Db, ref: string): StoredArtifact {
   const byId = db.get<StoredArtifact>("SELECT * FROM artifacts WHERE artifact_id = ?", ref);
   if (byId !== undefined) return byId;
-  if (!/^[0-9a-f]{6,64}$/.test(ref)) {
-    throw new HxError(
-      "invalid_input",
-      `Cannot find artifact "${ref}": give its id or 6+ hex digits of its SHA-256`,
+  if (/^[0-9a-f]{6,64}$/.test(ref)) {
+    const matches = db.all<StoredArtifact>(
+      "SELECT * FROM artifacts WHERE sha256 >= ? AND sha256 < ? ORDER BY created_at DESC",
+      ref,
+      ref + "g",
     );
+    const distinct = new Set(matches.map((m) => m.sha256));
+    if (distinct.size > 1) {
+      throw new HxError(
+        "invalid_input",
+        `Cannot find artifact ${ref}: ${distinct.size} artifacts match; give more digits`,
+      );
+    }
+    if (distinct.size === 1) return matches[0]!;
   }
-  const matches = db.all<StoredArtifact>(
-    "SELECT * FROM artifacts WHERE sha256 >= ? AND sha256 < ? ORDER BY created_at DESC",
+  const byName = db.get<StoredArtifact>(
+    "SELECT * FROM artifacts WHERE name = ? ORDER BY created_at DESC, artifact_id DESC LIMIT 1",
     ref,
-    ref + "g",
   );
-  const distinct = new Set(matches.map((m) => m.sha256));
-  if (distinct.size === 0) {
-    throw new HxError("not_found", `Cannot find artifact ${ref}: no such artifact`, {
-      hint: "hx artifacts lists them; hx sync pull fetches others'",
-    });
-  }
-  if (distinct.size > 1) {
-    throw new HxError(
-      "invalid_input",
-      `Cannot find artifact ${ref}: ${distinct.size} artifacts match; give more digits`,
-    );
-  }
-  return matches[0]!;
+  if (byName !== undefined) return byName;
+  throw new HxError(
+    "not_found",
+    `Cannot find artifact ${ref}: no artifact has that id, hash or name`,
+    {
+      hint: "hx artifacts lists them; hx sync pull fetches other devices' artifacts",
+    },
+  );
 }
