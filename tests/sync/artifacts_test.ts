@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { attachFile, listArtifacts } from "../../src/history/artifacts.ts";
+import { attachFile, findArtifact, listArtifacts } from "../../src/history/artifacts.ts";
 import { fetchBlob } from "../../src/sync/blobs.ts";
 import { blobKey } from "../../src/object/keys.ts";
 import { isCached } from "../../src/vault/blob_cache.ts";
@@ -20,6 +20,7 @@ async function fixture() {
     a,
     b,
     files,
+    clock,
     async dispose() {
       await a.dispose();
       await b.dispose();
@@ -171,6 +172,31 @@ Deno.test("fetching to --out writes the verified file there, keeps no copy, and 
       "fetched.bin",
     ]);
     await Deno.remove(outDir, { recursive: true });
+  } finally {
+    await f.dispose();
+  }
+});
+
+Deno.test("an artifact is found by id, by SHA-256 prefix, or by name (the newest of that name)", async () => {
+  const f = await fixture();
+  try {
+    f.a.record("make");
+    const path = join(f.files, "build.log");
+    await Deno.writeTextFile(path, "first build\n");
+    const first = await attachFile(f.a.vault, f.a.home.blobsDir, path);
+    f.clock.tick();
+    await Deno.writeTextFile(path, "second build\n");
+    const second = await attachFile(f.a.vault, f.a.home.blobsDir, path);
+    const db = f.a.vault.db;
+    assert.equal(findArtifact(db, first.artifact_id).sha256, first.sha256);
+    assert.equal(findArtifact(db, first.sha256.slice(0, 8)).artifact_id, first.artifact_id);
+    assert.equal(findArtifact(db, "build.log").artifact_id, second.artifact_id);
+    const notFound = (err: HxError) => err.category === "not_found";
+    assert.throws(() => findArtifact(db, "nothing.log"), notFound);
+    const unused = ["000000", "ffffff"].find((p) =>
+      ![first, second].some((a) => a.sha256.startsWith(p))
+    )!;
+    assert.throws(() => findArtifact(db, unused), notFound);
   } finally {
     await f.dispose();
   }
