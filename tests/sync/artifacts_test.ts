@@ -5,26 +5,16 @@ import { fetchBlob } from "../../src/sync/blobs.ts";
 import { blobKey } from "../../src/object/keys.ts";
 import { isCached } from "../../src/vault/blob_cache.ts";
 import type { HxError } from "../../src/errors.ts";
-import { Clock, Device, tempFolderStore } from "./device.ts";
+import { joinedPair } from "./device.ts";
 
 async function fixture() {
-  const store = await tempFolderStore();
-  const clock = new Clock();
-  const a = await Device.create("a", clock);
-  const b = await Device.create("b", clock);
-  const key = await a.init(store.uri);
-  await b.join(store.uri, key);
+  const pair = await joinedPair();
   const files = await Deno.makeTempDir();
   return {
-    store,
-    a,
-    b,
+    ...pair,
     files,
-    clock,
     async dispose() {
-      await a.dispose();
-      await b.dispose();
-      await store.dispose();
+      await pair.dispose();
       await Deno.remove(files, { recursive: true });
     },
   };

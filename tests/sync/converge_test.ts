@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Clock, Device, tempFolderStore } from "./device.ts";
+import { Device, joinedPair } from "./device.ts";
 
 Deno.test("two devices that recorded offline converge after push/pull in every order, with no duplicates", async () => {
   const orders = [
@@ -9,13 +9,9 @@ Deno.test("two devices that recorded offline converge after push/pull in every o
     ["a.pull", "b.pull", "a.push", "b.push", "b.pull", "a.pull"],
   ];
   for (const order of orders) {
-    const store = await tempFolderStore();
-    const clock = new Clock();
-    const a = await Device.create("a", clock);
-    const b = await Device.create("b", clock);
+    const pair = await joinedPair();
+    const { a, b } = pair;
     try {
-      const key = await a.init(store.uri);
-      await b.join(store.uri, key);
       for (let i = 0; i < 5; i++) a.record(`a-cmd ${i}`);
       for (let i = 0; i < 7; i++) b.record(`b-cmd ${i}`);
       for (const step of order) {
@@ -35,22 +31,16 @@ Deno.test("two devices that recorded offline converge after push/pull in every o
       assert.deepEqual(a.state(), b.state());
       assert.equal(b.state().length, 12);
     } finally {
-      await a.dispose();
-      await b.dispose();
-      await store.dispose();
+      await pair.dispose();
     }
   }
 });
 
 Deno.test("a third device joining later gets the same state, and deleting its index rebuilds it", async () => {
-  const store = await tempFolderStore();
-  const clock = new Clock();
-  const a = await Device.create("a", clock);
-  const b = await Device.create("b", clock);
-  const c = await Device.create("c", clock);
+  const pair = await joinedPair();
+  const { store, a, b, key } = pair;
+  const c = await Device.create("c", pair.clock);
   try {
-    const key = await a.init(store.uri);
-    await b.join(store.uri, key);
     a.record("make build");
     b.record("cargo test");
     await a.push();
@@ -66,19 +56,15 @@ Deno.test("a third device joining later gets the same state, and deleting its in
     await c.pull();
     assert.deepEqual(c.state(), before);
   } finally {
-    for (const d of [a, b, c]) await d.dispose();
-    await store.dispose();
+    await c.dispose();
+    await pair.dispose();
   }
 });
 
 Deno.test("forget on one device removes the window everywhere, and later pushes cannot bring it back", async () => {
-  const store = await tempFolderStore();
-  const clock = new Clock();
-  const a = await Device.create("a", clock);
-  const b = await Device.create("b", clock);
+  const pair = await joinedPair();
+  const { store, clock, a, b, key } = pair;
   try {
-    const key = await a.init(store.uri);
-    await b.join(store.uri, key);
     const t0 = clock.now;
     a.record("export SECRET=1");
     b.record("echo secret-on-b");
@@ -109,20 +95,14 @@ Deno.test("forget on one device removes the window everywhere, and later pushes 
       await c.dispose();
     }
   } finally {
-    await a.dispose();
-    await b.dispose();
-    await store.dispose();
+    await pair.dispose();
   }
 });
 
 Deno.test("re-importing the same objects changes nothing", async () => {
-  const store = await tempFolderStore();
-  const clock = new Clock();
-  const a = await Device.create("a", clock);
-  const b = await Device.create("b", clock);
+  const pair = await joinedPair();
+  const { clock, a, b } = pair;
   try {
-    const key = await a.init(store.uri);
-    await b.join(store.uri, key);
     for (let i = 0; i < 6; i++) a.record(`cmd ${i}`);
     await a.push({ maxSegmentEvents: 2 });
     a.forget(clock.now - 2500, clock.now - 1500); // one published event
@@ -138,8 +118,6 @@ Deno.test("re-importing the same objects changes nothing", async () => {
     assert.equal(again.events.duplicate + again.events.covered, 6);
     assert.deepEqual(b.state(), before);
   } finally {
-    await a.dispose();
-    await b.dispose();
-    await store.dispose();
+    await pair.dispose();
   }
 });

@@ -5,7 +5,7 @@ import { StoreError } from "../../src/store/errors.ts";
 import type { SyncStore } from "../../src/store/types.ts";
 import { registerScheme } from "../../src/store/uri.ts";
 import { listQuarantine } from "../../src/sync/quarantine.ts";
-import { Clock, Device, tempFolderStore } from "./device.ts";
+import { joinedPair } from "./device.ts";
 
 /**
  * A store scheme `crashy:` that forwards to a folder and "dies" at the Nth write: either
@@ -59,13 +59,9 @@ async function filesUnder(dir: string): Promise<string[]> {
 Deno.test("a push killed at any write, before or after it lands, leaves a valid store; the next push completes without duplicates", async () => {
   for (const mode of ["before", "after"] as const) {
     for (let failAt = 0;; failAt++) {
-      const store = await tempFolderStore();
-      const clock = new Clock();
-      const a = await Device.create("a", clock);
-      const b = await Device.create("b", clock);
+      const pair = await joinedPair();
+      const { store, clock, a, b } = pair;
       try {
-        const key = await a.init(store.uri);
-        await b.join(store.uri, key);
         for (let i = 0; i < 7; i++) a.record(`cmd ${i}`);
         a.forget(clock.now - 1500, clock.now - 500); // one tombstone to publish too
         // Switch a to the crashing store: same folder, dies at write number `failAt`.
@@ -102,9 +98,7 @@ Deno.test("a push killed at any write, before or after it lands, leaves a valid 
         assert.equal(new Set(declared).size, declared.length);
         if (!crashed) break; // failAt went past the last write: every step was covered
       } finally {
-        await a.dispose();
-        await b.dispose();
-        await store.dispose();
+        await pair.dispose();
       }
     }
   }

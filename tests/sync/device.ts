@@ -136,3 +136,34 @@ export async function tempFolderStore(): Promise<
   const path = await Deno.makeTempDir({ prefix: "hx-store-" });
   return { uri: `folder:${path}`, path, dispose: () => Deno.remove(path, { recursive: true }) };
 }
+
+/** Two devices of one vault on a fresh folder store: `a` created it, `b` joined with its key. */
+export interface JoinedPair {
+  store: { uri: string; path: string };
+  clock: Clock;
+  a: Device;
+  b: Device;
+  key: string;
+  /** Removes both devices and the store. */
+  dispose(): Promise<void>;
+}
+
+export async function joinedPair(): Promise<JoinedPair> {
+  const store = await tempFolderStore();
+  const clock = new Clock();
+  const a = await Device.create("a", clock);
+  const b = await Device.create("b", clock);
+  const dispose = async () => {
+    await a.dispose();
+    await b.dispose();
+    await store.dispose();
+  };
+  try {
+    const key = await a.init(store.uri);
+    await b.join(store.uri, key);
+    return { store, clock, a, b, key, dispose };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}

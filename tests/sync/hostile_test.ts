@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { listQuarantine } from "../../src/sync/quarantine.ts";
 import { manifestKey, segmentKey } from "../../src/object/keys.ts";
 import type { HxError } from "../../src/errors.ts";
-import { Clock, Device, tempFolderStore } from "./device.ts";
+import { Device, joinedPair } from "./device.ts";
 
 interface Fixture {
   a: Device;
@@ -17,12 +17,7 @@ interface Fixture {
 
 /** Device a publishes `segments` segments of 2 events each; b joined but has not pulled. */
 async function fixture(segments = 3): Promise<Fixture> {
-  const store = await tempFolderStore();
-  const clock = new Clock();
-  const a = await Device.create("a", clock);
-  const b = await Device.create("b", clock);
-  const key = await a.init(store.uri);
-  await b.join(store.uri, key);
+  const { store, a, b, key, dispose } = await joinedPair();
   for (let i = 0; i < segments * 2; i++) a.record(`a-cmd ${i}`);
   await a.push({ maxSegmentEvents: 2 });
   const vaultId = (await a.home.readConfig())!.vault_id;
@@ -33,11 +28,7 @@ async function fixture(segments = 3): Promise<Fixture> {
     storeUri: store.uri,
     key,
     vaultId,
-    async dispose() {
-      await a.dispose();
-      await b.dispose();
-      await store.dispose();
-    },
+    dispose,
   };
 }
 
