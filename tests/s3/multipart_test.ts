@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type { HxError } from "../../src/errors.ts";
-import { type S3TestServer, serverKinds, startServer, storeFor } from "./servers.ts";
+import { s3Test, storeFor } from "./servers.ts";
 import { type Fault, startFaultProxy } from "./fault_proxy.ts";
 
 const MiB = 1024 * 1024;
@@ -49,24 +49,6 @@ async function sha256Of(
     size += chunk.byteLength;
   }
   return { size, sha256: hash.digest("hex") };
-}
-
-function s3Test(name: string, fn: (server: S3TestServer) => Promise<void>) {
-  for (const kind of serverKinds()) {
-    Deno.test({
-      name: `${name} (${kind})`,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const server = await startServer(kind);
-        try {
-          await fn(server);
-        } finally {
-          await server.stop();
-        }
-      },
-    });
-  }
 }
 
 s3Test(

@@ -116,6 +116,29 @@ export function startServer(kind: "s3rver" | "minio", bucket?: string): Promise<
   return kind === "minio" ? startMinio(MINIO_BIN!, bucket) : startS3rver(bucket);
 }
 
+/** Registers `fn` as one test per server of {@link serverKinds}, each on a fresh server. */
+export function s3Test(
+  name: string,
+  fn: (server: S3TestServer, t: Deno.TestContext) => Promise<void>,
+): void {
+  for (const kind of serverKinds()) {
+    Deno.test({
+      name: `${name} (${kind})`,
+      // The servers' sockets and timers outlive a test's own operations.
+      sanitizeResources: false,
+      sanitizeOps: false,
+      async fn(t) {
+        const server = await startServer(kind);
+        try {
+          await fn(server, t);
+        } finally {
+          await server.stop();
+        }
+      },
+    });
+  }
+}
+
 /** Credentials for a server, as an environment that reads nothing else. */
 export function envFor(server: S3TestServer, extra: Record<string, string> = {}): StoreEnvironment {
   const vars: Record<string, string> = {

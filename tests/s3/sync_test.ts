@@ -4,14 +4,7 @@ import { manifestKey, segmentKey } from "../../src/object/keys.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { HxError } from "../../src/errors.ts";
 import { Clock, Device } from "../sync/device.ts";
-import {
-  envFor,
-  type S3TestServer,
-  serverKinds,
-  startServer,
-  storeFor,
-  uriFor,
-} from "./servers.ts";
+import { envFor, s3Test, type S3TestServer, storeFor, uriFor } from "./servers.ts";
 import { type Fault, startFaultProxy } from "./fault_proxy.ts";
 
 const FAST_RETRY = { attempts: 6, baseMs: 5, capMs: 50 };
@@ -39,24 +32,6 @@ async function setUp(
 
 async function dispose(all: Device[]): Promise<void> {
   for (const d of all) await d.dispose();
-}
-
-function s3Test(name: string, fn: (server: S3TestServer) => Promise<void>) {
-  for (const kind of serverKinds()) {
-    Deno.test({
-      name: `${name} (${kind})`,
-      sanitizeResources: false,
-      sanitizeOps: false,
-      async fn() {
-        const server = await startServer(kind);
-        try {
-          await fn(server);
-        } finally {
-          await server.stop();
-        }
-      },
-    });
-  }
 }
 
 s3Test(
