@@ -374,6 +374,8 @@ function targets(r: any) {
   const t = (value: number | undefined, target: string, met: boolean) => ({ value, target, met });
   const ratio = (ours: number, theirs: number | undefined) =>
     theirs === undefined ? NaN : Math.round((ours / theirs) * 100) / 100;
+  const atLeastPeer = (ours: number, theirs: number | undefined) =>
+    t(ratio(ours, theirs), ">= 1.0x", ratio(ours, theirs) >= 1);
   const peer = r.s3.peer;
   return {
     import_events_per_s: t(r.import.events_per_s, ">= 150000", r.import.events_per_s >= 150_000),
@@ -387,26 +389,10 @@ function targets(r: any) {
     ),
     // hx's figures are of the transfer in its process; the peer is compared both as the
     // whole command a user runs and as its transfer alone (its process overhead taken off).
-    blob_up_vs_peer: t(
-      ratio(r.s3.blob.up_mib_s, peer.up_mib_s),
-      ">= 1.0x",
-      ratio(r.s3.blob.up_mib_s, peer.up_mib_s) >= 1,
-    ),
-    blob_down_vs_peer: t(
-      ratio(r.s3.blob.down_mib_s, peer.down_mib_s),
-      ">= 1.0x",
-      ratio(r.s3.blob.down_mib_s, peer.down_mib_s) >= 1,
-    ),
-    blob_up_vs_peer_transfer: t(
-      ratio(r.s3.blob.up_mib_s, peer.transfer_up_mib_s),
-      ">= 1.0x",
-      ratio(r.s3.blob.up_mib_s, peer.transfer_up_mib_s) >= 1,
-    ),
-    blob_down_vs_peer_transfer: t(
-      ratio(r.s3.blob.down_mib_s, peer.transfer_down_mib_s),
-      ">= 1.0x",
-      ratio(r.s3.blob.down_mib_s, peer.transfer_down_mib_s) >= 1,
-    ),
+    blob_up_vs_peer: atLeastPeer(r.s3.blob.up_mib_s, peer.up_mib_s),
+    blob_down_vs_peer: atLeastPeer(r.s3.blob.down_mib_s, peer.down_mib_s),
+    blob_up_vs_peer_transfer: atLeastPeer(r.s3.blob.up_mib_s, peer.transfer_up_mib_s),
+    blob_down_vs_peer_transfer: atLeastPeer(r.s3.blob.down_mib_s, peer.transfer_down_mib_s),
     blob_peak_rss_mib: t(r.s3.blob.peak_rss_mib, "<= 160", r.s3.blob.peak_rss_mib <= 160),
     fanin_seconds: t(r.fanin.seconds, "<= 3", r.fanin.seconds <= 3),
     scale_pull_seconds: t(r.scale.pull_seconds, "<= 15", r.scale.pull_seconds <= 15),

@@ -74,6 +74,23 @@ export class Meter {
     this.#errors[category] = (this.#errors[category] ?? 0) + 1;
   }
 
+  /**
+   * The calls made since an earlier snapshot: what one run cost.
+   *
+   * @param before `snapshot().requests` at the start of the run.
+   * @returns The difference, by operation.
+   */
+  requestsSince(before: RequestCounts): RequestCounts {
+    const now = this.#requests;
+    return {
+      list: now.list - before.list,
+      get: now.get - before.get,
+      put: now.put - before.put,
+      head: now.head - before.head,
+      delete: now.delete - before.delete,
+    };
+  }
+
   /** A copy of the counters now. */
   snapshot(): MeterSnapshot {
     return {

@@ -358,19 +358,6 @@ export interface PullResult extends PullCounts {
   requests: RequestCounts;
 }
 
-function requestDelta(
-  before: PullResult["requests"],
-  after: PullResult["requests"],
-): PullResult["requests"] {
-  return {
-    list: after.list - before.list,
-    get: after.get - before.get,
-    put: after.put - before.put,
-    head: after.head - before.head,
-    delete: after.delete - before.delete,
-  };
-}
-
 /**
  * Pulls: imports what other devices published since the last pull.
  *
@@ -387,7 +374,7 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
   const run = new PullRun(ctx, opts);
   const finish = (ok: boolean, error: unknown): PullResult => {
     run.counts.quarantined = listQuarantine(db).length;
-    const result = { ...run.counts, requests: requestDelta(before, ctx.meter.snapshot().requests) };
+    const result = { ...run.counts, requests: ctx.meter.requestsSince(before) };
     finishRun(db, runId, {
       ok,
       counts: run.counts,

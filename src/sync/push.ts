@@ -198,16 +198,7 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     bytes: 0,
     manifest_seq: null,
   };
-  const requests = (): RequestCounts => {
-    const after = ctx.meter.snapshot().requests;
-    return {
-      list: after.list - before.list,
-      get: after.get - before.get,
-      put: after.put - before.put,
-      head: after.head - before.head,
-      delete: after.delete - before.delete,
-    };
-  };
+  const requests = () => ctx.meter.requestsSince(before);
   try {
     await verifyKey(ctx);
     counts.sealed = sealPending(ctx.vault, {

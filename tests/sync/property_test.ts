@@ -2,19 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { importHistoryFile } from "../../src/history/import_file.ts";
 import { findEvents } from "../../src/vault/events.ts";
+import { prng } from "../../bench/data.ts"; // seeded, so a failing seed can be replayed
 import { Clock, Device, tempFolderStore } from "./device.ts";
-
-/** mulberry32: a small seeded PRNG, so a failing seed can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Window {
   start: number;
