@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { openObject, sealObject } from "../../src/crypto/envelope.ts";
 import { VaultKey } from "../../src/crypto/vault_key.ts";
-import { IntegrityError } from "../../src/errors.ts";
+import type { IntegrityError } from "../../src/errors.ts";
 import type { HeaderFields } from "../../src/object/header.ts";
+import { rejectionReason as reason } from "./_rejection.ts";
 
 const vault_id = "0190f000-0000-7000-8000-000000000001";
 const node_id = "0190f000-0000-7000-8000-0000000000aa";
@@ -18,16 +19,6 @@ const secret = new TextEncoder().encode(
   JSON.stringify({ events: [{ cmd: "export TOKEN=hunter2" }] }),
 );
 const expect = { object_type: "segment" as const, vault_id, node_id, segment_id };
-
-async function reason(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof IntegrityError, String(err));
-    return err.reason;
-  }
-  throw new Error("expected a rejection");
-}
 
 Deno.test("sealObject() output holds no plaintext and openObject() restores it", async () => {
   const key = await VaultKey.generate();

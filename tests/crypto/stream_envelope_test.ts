@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { openStream, sealStream } from "../../src/crypto/stream_envelope.ts";
 import { VaultKey } from "../../src/crypto/vault_key.ts";
-import { IntegrityError } from "../../src/errors.ts";
 import type { HeaderFields } from "../../src/object/header.ts";
+import { rejectionReason as reason } from "./_rejection.ts";
 
 const vault_id = "0190f000-0000-7000-8000-000000000001";
 const blob_hash = "ab".repeat(32);
@@ -62,16 +62,6 @@ async function open(object: Uint8Array, key: VaultKey | null, piece = 500): Prom
     maxPlainBytes: 1 << 30,
   });
   return await collect(plaintext);
-}
-
-async function reason(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof IntegrityError, String(err));
-    return err.reason;
-  }
-  throw new Error("expected a rejection");
 }
 
 Deno.test("sealStream()/openStream() round trip at every size around chunk boundaries", async () => {
