@@ -25,7 +25,10 @@ interface Invocation {
   positionals: string[];
   hx: () => Hx;
   json: boolean;
+  /** Prints a line on stdout. */
   out: (text: string) => void;
+  /** Writes text on stdout as is, without a newline. */
+  write: (text: string) => void;
   err: (text: string) => void;
 }
 
@@ -372,7 +375,8 @@ const COMMANDS: Record<string, Command> = {
       });
       if (inv.json) return printJson(inv, events.map(eventJson));
       if (v.null) {
-        if (events.length > 0) inv.out(events.map((e) => e.cmd).join("\0") + "\0");
+        // NUL-terminated and nothing else, for `fzf --read0` and `xargs -0`.
+        inv.write(events.map((e) => `${e.cmd}\0`).join(""));
         return;
       }
       const rows = events.reverse().map((e) => [
@@ -773,6 +777,10 @@ function helpText(): string {
  */
 export async function main(argv: readonly string[]): Promise<number> {
   const out = (text: string) => console.log(text);
+  const write = (text: string) => {
+    const data = new TextEncoder().encode(text);
+    for (let at = 0; at < data.length;) at += Deno.stdout.writeSync(data.subarray(at));
+  };
   const err = (text: string) => console.error(text);
   let verbose = argv.includes("--verbose") || argv.includes("-v");
   let hx: Hx | null = null;
@@ -829,6 +837,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       hx: () => (hx ??= Hx.open()),
       json: values.json === true,
       out,
+      write,
       err,
     });
     return typeof status === "number" ? status : 0;

@@ -14,10 +14,11 @@ interface Run {
 async function hx(
   home: string,
   args: string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
 ): Promise<Run> {
   const command = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "--quiet", CLI, ...args],
+    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
     env: { HX_HOME: home, NO_COLOR: "1", ...opts.env },
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
@@ -290,6 +291,59 @@ Deno.test("hx record takes --start with --end or --duration, or --duration alone
     assert.ok(end! >= before && end! <= after, "without --end, the command ended now");
   } finally {
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("hx find filters by directory, exit status, session and time; --null is for fzf --read0", async () => {
+  const home = await tempDir("hx-cli-find-");
+  const project = await tempDir("hx-cli-project-");
+  try {
+    const t0 = Date.UTC(2026, 10, 20, 9);
+    const commands = [
+      { cmd: "make build", exit: 0, cwd: project, session: "s1", at: t0 },
+      { cmd: "make test", exit: 2, cwd: project, session: "s1", at: t0 + 60_000 },
+      { cmd: "ls -la", exit: 0, cwd: "/tmp", session: "s2", at: t0 + 120_000 },
+      { cmd: "cat missing", exit: 1, cwd: "/tmp", session: "s2", at: t0 + 180_000 },
+    ];
+    for (const c of commands) {
+      const args = [
+        "--cmd",
+        c.cmd,
+        "--exit",
+        String(c.exit),
+        "--cwd",
+        c.cwd,
+        "--session",
+        c.session,
+      ];
+      const r = await hx(home, ["record", ...args, "--start", String(c.at), "--duration", "100"]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const find = async (...args: string[]) => {
+      const r = await hx(home, ["find", "--json", ...args], { cwd: project });
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { cmd: string }[]).map((e) => e.cmd);
+    };
+    assert.deepEqual(await find(), ["cat missing", "ls -la", "make test", "make build"]);
+    assert.deepEqual(await find("make"), ["make test", "make build"]);
+    assert.deepEqual(await find("--failed"), ["cat missing", "make test"]);
+    assert.deepEqual(await find("--exit", "1"), ["cat missing"]);
+    assert.deepEqual(await find("--here"), ["make test", "make build"]);
+    assert.deepEqual(await find("--cwd", "/tmp"), ["cat missing", "ls -la"]);
+    assert.deepEqual(await find("--session", "s2", "--failed"), ["cat missing"]);
+    const at = (ms: number) => new Date(ms).toISOString();
+    assert.deepEqual(
+      await find("--since", at(t0 + 30_000), "--until", at(t0 + 150_000)),
+      ["ls -la", "make test"],
+    );
+    assert.deepEqual(await find("--limit", "1"), ["cat missing"]);
+    // NUL-terminated commands and no newline: every item fzf --read0 shows is a command
+    const nul = await hx(home, ["find", "--null", "make"]);
+    assert.equal(nul.stdout, "make test\0make build\0");
+    assert.equal((await hx(home, ["find", "--null", "nothing-matches"])).stdout, "");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+    await Deno.remove(project, { recursive: true });
   }
 });
 
