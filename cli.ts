@@ -9,7 +9,8 @@
 import { parseArgs } from "node:util";
 import { bytes, duration, progressBar, relativeTime, table } from "./src/cli/format.ts";
 import { readPassphrase, readStdin } from "./src/cli/prompt.ts";
-import { categoryOf, hintFor, HxError, messageOf } from "./src/errors.ts";
+import { categoryOf, messageOf } from "./src/errors.ts";
+import { adviceFor } from "./src/cli/advice.ts";
 import type { Shell } from "./src/history/parsed_command.ts";
 import { parseDuration, parseTimeSpec } from "./src/history/time_spec.ts";
 import { Hx } from "./src/hx.ts";
@@ -850,7 +851,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     const category = categoryOf(e);
-    err(`hx: ${category}: ${messageOf(e)} (${e instanceof HxError ? e.hint : hintFor(category)})`);
+    err(`hx: ${category}: ${messageOf(e)} (${adviceFor(e)})`);
     if (verbose && e instanceof Error && e.stack) err(e.stack);
     return 1;
   } finally {

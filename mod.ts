@@ -60,32 +60,38 @@ export type {
   GetResult,
   GetStreamOptions,
   ObjectInfo,
+  PutBody,
   PutOptions,
   PutResult,
+  ReplayableBody,
+  RequestKind,
+  RequestObserver,
+  Retrier,
+  RetryContext,
   StoreCapabilities,
+  StoreEnvironment,
   StreamResult,
   SyncStore,
 } from "./src/store/types.ts";
 export { openStore, type OpenStoreOptions } from "./src/store/open.ts";
-export {
-  type ParsedStoreUri,
-  parseStoreUri,
-  redactStoreUri,
-  registerScheme,
-  type SchemeHandler,
-  type StoreEnvironment,
-} from "./src/store/uri.ts";
+export { type ParsedStoreUri, parseStoreUri, redactStoreUri } from "./src/store/uri.ts";
+export { registerScheme, type SchemeHandler } from "./src/store/registry.ts";
 export { MemoryStore } from "./src/store/memory.ts";
 export { FolderStore } from "./src/store/folder.ts";
-export { isRetryable, type RetryOptions, withRetry } from "./src/store/retry.ts";
+export { createRetrier, type RetryInfo, type RetryOptions, withRetry } from "./src/store/retry.ts";
 export {
   Meter,
+  type MeterDelta,
   type MeterSnapshot,
   type RequestCounts,
   withMetering,
 } from "./src/store/metered.ts";
 export { MAX_KEY_BYTES, validateKey, validatePrefix } from "./src/store/keys.ts";
 export {
+  categoryOf,
+  ERROR_CATEGORIES,
+  type ErrorCategory,
+  isRetryable,
   NotFoundError,
   PreconditionError,
   StoreError,
@@ -93,10 +99,8 @@ export {
   TooLargeError,
 } from "./src/store/errors.ts";
 export {
-  categoryOf,
-  ERROR_CATEGORIES,
-  type ErrorCategory,
   HxError,
+  type HxErrorCode,
   type HxErrorOptions,
   IntegrityError,
   type IntegrityReason,

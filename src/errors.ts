@@ -1,31 +1,48 @@
 /**
- * Error categories shared by every layer of hx, and the base error class that carries one.
- *
- * A category tells a caller (and the user) what kind of failure happened and what to do
- * next, independently of which backend or layer raised it. Whether an error is worth
- * retrying is decided once, by the layer that knows its errors, and stored on the error.
+ * Errors of the layers above the store (vault, objects, crypto, sync): each carries a
+ * category from the one list in `store/errors.ts`, and optionally a code that names the
+ * situation precisely, so that a front end (the CLI) can say what to do. Nothing here
+ * names a command.
  *
  * @module
  */
 
-/** Every category an hx error can carry. */
-export const ERROR_CATEGORIES = [
-  "auth",
-  "not_found",
-  "throttled",
-  "timeout",
-  "network",
-  "precondition",
-  "corrupt",
-  "hash_mismatch",
-  "too_large",
-  "invalid_input",
-  "no_space",
-  "unknown",
-] as const;
+import { type ErrorCategory, retryableByDefault } from "./store/errors.ts";
 
-/** What kind of failure an {@linkcode HxError} reports. */
-export type ErrorCategory = typeof ERROR_CATEGORIES[number];
+export {
+  categoryOf,
+  ERROR_CATEGORIES,
+  type ErrorCategory,
+  isRetryable,
+  messageOf,
+} from "./store/errors.ts";
+
+/** Situations a front end gives specific advice for. */
+export type HxErrorCode =
+  /** Sync is not set up on this device. */
+  | "not_configured"
+  /** Sync is already set up with another vault. */
+  | "already_configured"
+  /** The vault key file is missing or for another vault. */
+  | "key_missing"
+  /** The key or passphrase does not unlock the vault. */
+  | "wrong_key"
+  /** The store holds no such vault. */
+  | "no_vault"
+  /** The store holds several vaults and none was named. */
+  | "several_vaults"
+  /** The vault has no passphrase key slot. */
+  | "no_key_slot"
+  /** Joining needs a key or a passphrase. */
+  | "key_needed"
+  /** The vault does not encrypt and `noEncrypt` was not given. */
+  | "unencrypted_vault"
+  /** The local index cannot be opened or is damaged. */
+  | "index_damaged"
+  /** The data directory cannot be written. */
+  | "home_unwritable"
+  /** No history is known yet. */
+  | "no_history";
 
 /** Options accepted by {@linkcode HxError} and its subclasses. */
 export interface HxErrorOptions {
@@ -33,33 +50,14 @@ export interface HxErrorOptions {
   cause?: unknown;
   /** Overrides the default retryability of the category. */
   retryable?: boolean;
-  /** What the user can do, when the category's generic hint does not fit. */
+  /** The precise situation, when a front end should give specific advice. */
+  code?: HxErrorCode;
+  /** Advice that names no command (e.g. "check the passphrase"). */
   hint?: string;
 }
 
-const RETRYABLE_BY_DEFAULT: ReadonlySet<ErrorCategory> = new Set([
-  "throttled",
-  "timeout",
-  "network",
-]);
-
-const HINTS: Record<ErrorCategory, string> = {
-  auth: "check the credentials, the vault key or the passphrase",
-  not_found: "check the store URI and that the vault exists (hx sync init creates one)",
-  throttled: "the store is rate limiting; hx retried, try again in a minute",
-  timeout: "the store did not answer in time; check the network and try again",
-  network: "the store could not be reached; check the endpoint and the network",
-  precondition: "the store changed underneath; run the command again",
-  corrupt: "the object is damaged or not from this vault; it was quarantined (hx sync status)",
-  hash_mismatch: "the object differs from what its manifest declares; it was quarantined",
-  too_large: "the object exceeds the size bound; it was quarantined",
-  invalid_input: "check the arguments (hx help)",
-  no_space: "the disk or quota is full; free some space and run again",
-  unknown: "run again with --verbose for details",
-};
-
 /**
- * Base class of every error hx raises on purpose.
+ * Base class of the errors hx raises on purpose above the store layer.
  *
  * @example Categorise an error
  * ```ts
@@ -73,22 +71,25 @@ export class HxError extends Error {
   readonly category: ErrorCategory;
   /** Whether repeating the same operation may succeed. */
   readonly retryable: boolean;
-  /** What the user can do next. */
-  readonly hint: string;
+  /** The precise situation, if a front end should give specific advice. */
+  readonly code: HxErrorCode | undefined;
+  /** Advice that names no command, if any. */
+  readonly hint: string | undefined;
 
   /**
    * Creates an error of a category.
    *
    * @param category What kind of failure this is.
    * @param message A sentence of the form "Cannot <action>: <state>".
-   * @param options Cause and retryability.
+   * @param options Cause, code, hint and retryability.
    */
   constructor(category: ErrorCategory, message: string, options: HxErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "HxError";
     this.category = category;
-    this.retryable = options.retryable ?? RETRYABLE_BY_DEFAULT.has(category);
-    this.hint = options.hint ?? HINTS[category];
+    this.retryable = options.retryable ?? retryableByDefault(category);
+    this.code = options.code;
+    this.hint = options.hint;
   }
 }
 
@@ -109,7 +110,7 @@ export class KeyMismatchError extends HxError {
    * @param options The underlying cause.
    */
   constructor(message: string, options: HxErrorOptions = {}) {
-    super("auth", message, options);
+    super("auth", message, { code: "wrong_key", ...options });
     this.name = "KeyMismatchError";
   }
 }
@@ -128,7 +129,8 @@ export type IntegrityReason =
   | "wrong_id"
   | "hash_mismatch"
   | "too_large"
-  | "rollback";
+  | "rollback"
+  | "future";
 
 const CATEGORY_OF_REASON: Record<IntegrityReason, ErrorCategory> = {
   truncated: "corrupt",
@@ -144,6 +146,7 @@ const CATEGORY_OF_REASON: Record<IntegrityReason, ErrorCategory> = {
   hash_mismatch: "hash_mismatch",
   too_large: "too_large",
   rollback: "precondition",
+  future: "corrupt",
 };
 
 /**
@@ -173,57 +176,4 @@ export class IntegrityError extends HxError {
     this.name = "IntegrityError";
     this.reason = reason;
   }
-}
-
-/**
- * What a user can do about a failure of the given category, as a short phrase.
- *
- * @param category The category of the failure.
- * @returns A lower-case hint suitable after the error message.
- *
- * @example
- * ```ts
- * import { hintFor } from "./errors.ts";
- * console.assert(hintFor("network").includes("endpoint"));
- * ```
- */
-export function hintFor(category: ErrorCategory): string {
-  return HINTS[category];
-}
-
-/**
- * The category of any thrown value: the category of an {@linkcode HxError}, `timeout` for
- * an aborted timeout, `unknown` otherwise.
- *
- * @param err Anything caught.
- * @returns Its category.
- *
- * @example
- * ```ts
- * import { categoryOf, HxError } from "./errors.ts";
- * console.assert(categoryOf(new HxError("network", "x")) === "network");
- * console.assert(categoryOf(new Error("x")) === "unknown");
- * ```
- */
-export function categoryOf(err: unknown): ErrorCategory {
-  if (err instanceof HxError) return err.category;
-  if (err instanceof DOMException && err.name === "TimeoutError") return "timeout";
-  return "unknown";
-}
-
-/**
- * The message of any thrown value, as one line.
- *
- * @param err Anything caught.
- * @returns Its message with line breaks collapsed.
- *
- * @example
- * ```ts
- * import { messageOf } from "./errors.ts";
- * console.assert(messageOf(new Error("a\nb")) === "a b");
- * ```
- */
-export function messageOf(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/\s*\n\s*/g, " ").trim();
 }

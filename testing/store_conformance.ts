@@ -11,8 +11,8 @@
  */
 
 import assert from "node:assert/strict";
-import { HxError } from "../src/errors.ts";
-import type { ObjectInfo, SyncStore } from "../src/store/types.ts";
+import { StoreError } from "../src/store/errors.ts";
+import type { ObjectInfo, ReplayableBody, SyncStore } from "../src/store/types.ts";
 
 /** How the suite gets a store to test. */
 export interface ConformanceOptions {
@@ -36,16 +36,14 @@ async function keysOf(store: SyncStore, prefix: string): Promise<string[]> {
 }
 
 async function read(store: SyncStore, key: string): Promise<Uint8Array> {
-  const got = await store.get(key);
-  assert.notEqual(got, "not-modified");
-  return (got as { data: Uint8Array }).data;
+  return (await store.get(key)).data;
 }
 
 async function category(promise: Promise<unknown>): Promise<string> {
   try {
     await promise;
   } catch (err) {
-    assert.ok(err instanceof HxError, `expected an HxError, got ${err}`);
+    assert.ok(err instanceof StoreError, `expected a StoreError, got ${err}`);
     return err.category;
   }
   throw new assert.AssertionError({ message: "expected the call to reject" });
@@ -61,6 +59,11 @@ function bytes(n: number, seed = 1): Uint8Array {
     out[i] = x & 0xff;
   }
   return out;
+}
+
+/** A replayable body of chunks, failing after `failAfter` chunks if given. */
+function bodyOf(chunks: Uint8Array[], failAfter?: number, size?: number): ReplayableBody {
+  return { open: () => streamOf(chunks, failAfter), ...(size === undefined ? {} : { size }) };
 }
 
 function streamOf(chunks: Uint8Array[], failAfter?: number): ReadableStream<Uint8Array> {
@@ -101,9 +104,10 @@ const CASES: Case[] = [
     assert.equal((await read(store, "c/round/empty")).byteLength, 0);
   }],
   [
-    "get() and getStream() of a missing key reject with not_found; stat() gives null",
+    "get(), getIfChanged() and getStream() of a missing key reject with not_found; stat() gives null",
     async (store) => {
       assert.equal(await category(store.get("c/missing/x")), "not_found");
+      assert.equal(await category(store.getIfChanged("c/missing/x", '"x"')), "not_found");
       assert.equal(await category(store.getStream("c/missing/x")), "not_found");
       assert.equal(await store.stat("c/missing/x"), null);
     },
@@ -127,8 +131,7 @@ const CASES: Case[] = [
     assert.equal(info?.key, "c/stat/k");
     assert.equal(info?.size, 1234);
     const got = await store.get("c/stat/k");
-    assert.notEqual(got, "not-modified");
-    assert.equal((got as { etag?: string }).etag, info?.etag);
+    assert.equal(got.etag, info?.etag);
   }],
   ["list() yields each key under the prefix once, and only those", async (store) => {
     for (const key of ["c/list/a/1", "c/list/a/2", "c/list/ab", "c/list/b/1", "c/lists"]) {
@@ -182,18 +185,19 @@ const CASES: Case[] = [
     assert.equal(got.length, n);
     assert.deepEqual(got, want);
   }],
-  ["get() with ifNoneMatch of the current etag answers not-modified", async (store) => {
-    await store.putAtomic("c/cond/k", enc.encode("v1"));
-    const first = await store.get("c/cond/k");
-    assert.notEqual(first, "not-modified");
-    const etag = (first as { etag?: string }).etag;
-    if (etag === undefined || !store.capabilities.conditionalGet) return;
-    assert.equal(await store.get("c/cond/k", { ifNoneMatch: etag }), "not-modified");
-    await store.putAtomic("c/cond/k", enc.encode("v2"));
-    const second = await store.get("c/cond/k", { ifNoneMatch: etag });
-    assert.notEqual(second, "not-modified");
-    assert.equal(dec.decode((second as { data: Uint8Array }).data), "v2");
-  }],
+  [
+    "getIfChanged() of the current etag gives null, and the new bytes once changed",
+    async (store) => {
+      await store.putAtomic("c/cond/k", enc.encode("v1"));
+      const etag = (await store.get("c/cond/k")).etag;
+      if (etag === undefined || !store.capabilities.conditionalGet) return;
+      assert.equal(await store.getIfChanged("c/cond/k", etag), null);
+      await store.putAtomic("c/cond/k", enc.encode("v2"));
+      const second = await store.getIfChanged("c/cond/k", etag);
+      assert.equal(dec.decode(second!.data), "v2");
+      assert.notEqual(second!.etag, etag);
+    },
+  ],
   ["putAtomic() with ifAbsent writes once and then rejects with precondition", async (store) => {
     await store.putAtomic("c/absent/k", enc.encode("first"), { ifAbsent: true });
     assert.equal(
@@ -224,18 +228,21 @@ const CASES: Case[] = [
     const aborted = new AbortController();
     aborted.abort();
     await assert.rejects(store.putAtomic("c/abort/a", enc.encode("x"), { signal: aborted.signal }));
-    const failing = streamOf([bytes(10_000), bytes(10_000, 2), bytes(10_000, 3)], 2);
+    const failing = bodyOf([bytes(10_000), bytes(10_000, 2), bytes(10_000, 3)], 2);
     await assert.rejects(store.putAtomic("c/abort/b", failing));
     const midway = new AbortController();
-    const slow = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(bytes(10_000));
-      },
-      pull() {
-        midway.abort();
-        return new Promise(() => {}); // never delivers more
-      },
-    });
+    const slow: ReplayableBody = {
+      open: () =>
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(bytes(10_000));
+          },
+          pull() {
+            midway.abort();
+            return new Promise(() => {}); // never delivers more
+          },
+        }),
+    };
     await assert.rejects(store.putAtomic("c/abort/c", slow, { signal: midway.signal }));
     for (const key of ["c/abort/a", "c/abort/b", "c/abort/c"]) {
       assert.equal(await store.stat(key), null, key);
@@ -249,14 +256,13 @@ const CASES: Case[] = [
     await store.putAtomic("c/big/k", bytes(4096));
     assert.equal(await category(store.get("c/big/k", { maxBytes: 4095 })), "too_large");
     assert.equal((await read(store, "c/big/k")).byteLength, 4096);
-    const ok = await store.get("c/big/k", { maxBytes: 4096 });
-    assert.notEqual(ok, "not-modified");
+    assert.equal((await store.get("c/big/k", { maxBytes: 4096 })).data.byteLength, 4096);
     let streamFailure = "none";
     try {
       const { stream } = await store.getStream("c/big/k", { maxBytes: 100 });
       await drain(stream);
     } catch (err) {
-      streamFailure = err instanceof HxError ? err.category : String(err);
+      streamFailure = err instanceof StoreError ? err.category : String(err);
     }
     assert.equal(streamFailure, "too_large");
   }],
@@ -268,10 +274,11 @@ const CASES: Case[] = [
       chunks.push(payload.subarray(at, at + 256 * 1024));
     }
     let progress = 0;
-    await store.putAtomic("c/stream/k", streamOf(chunks), {
-      size,
+    await store.putAtomic("c/stream/k", bodyOf(chunks, undefined, size), {
       onProgress: (done) => (progress = done),
     });
+    await store.putAtomic("c/stream/unsized", bodyOf(chunks));
+    assert.equal((await store.stat("c/stream/unsized"))?.size, size);
     assert.equal(progress, size);
     const { stream, info } = await store.getStream("c/stream/k");
     assert.equal(info.size, size);

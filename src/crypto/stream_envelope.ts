@@ -112,14 +112,37 @@ class ChunkFiller {
 }
 
 /**
- * Seals a plaintext stream into an object stream: the framed header, then the chunks.
+ * Seals a plaintext stream into an object stream: the framed header, then the chunks. The
+ * source is opened (and the object key made) when the stream is first read.
  *
  * @param fields Routing fields of the header.
- * @param plaintext The payload.
+ * @param plaintext The payload, or a function that opens it.
  * @param opts Key, plaintext length, compression and chunk size.
  * @returns The object as a stream.
  */
-export async function sealStream(
+export function sealStream(
+  fields: HeaderFields,
+  plaintext: ReadableStream<Uint8Array> | (() => Promise<ReadableStream<Uint8Array>>),
+  opts: SealStreamOptions,
+): ReadableStream<Uint8Array> {
+  let sealed: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  return new ReadableStream<Uint8Array>({
+    async start() {
+      const source = typeof plaintext === "function" ? await plaintext() : plaintext;
+      sealed = (await sealOpened(fields, source, opts)).getReader();
+    },
+    async pull(controller) {
+      const { done, value } = await sealed!.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return sealed?.cancel(reason);
+    },
+  }, { highWaterMark: 0 });
+}
+
+async function sealOpened(
   fields: HeaderFields,
   plaintext: ReadableStream<Uint8Array>,
   opts: SealStreamOptions,

@@ -1,8 +1,7 @@
 // Which files in a synced folder are not objects: our own staging files and what
 // file-sync tools, editors and operating systems leave beside objects.
 
-/** The marker in the names of FolderStore's own staging files. */
-export const STAGING_MARKER = ".hx-tmp-";
+import { STAGING_MARKER } from "../_atomic_file.ts";
 
 const IGNORED_NAMES = new Set([
   ".DS_Store",

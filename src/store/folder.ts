@@ -1,18 +1,20 @@
 /**
  * A store in a local or shared folder: a NAS mount, a Syncthing folder, a USB drive.
  *
- * Objects are files at their key's path under the root. Writes are crash-safe: a staging
- * file in the destination directory is written, fsynced and closed, then renamed over the
- * key, and the directory is fsynced. A reader therefore sees the old file or the new one,
- * never a partial one. Files that file-sync tools and editors leave beside objects are
- * never listed.
+ * Objects are files at their key's path under the root, written by hx's one crash-safe
+ * writer (staging file, fsync, rename, fsync of the directory): a reader sees the old file
+ * or the new one, never a partial one. Files that file-sync tools and editors leave beside
+ * objects are never listed. The store never reads or writes through a symbolic link: a
+ * key whose path would leave the root through one is absent to readers and refused to
+ * writers.
  *
  * @module
  */
 
 import { join } from "node:path";
-import { limitStream, readAbortable } from "./_bytes.ts";
-import { isIgnoredName, STAGING_MARKER } from "./_folder_ignore.ts";
+import { TargetExistsError, writeFileAtomic } from "../_atomic_file.ts";
+import { limitStream } from "./_bytes.ts";
+import { isIgnoredName } from "./_folder_ignore.ts";
 import {
   NotFoundError,
   PreconditionError,
@@ -21,17 +23,19 @@ import {
   TooLargeError,
 } from "./errors.ts";
 import { validateKey, validatePrefix } from "./keys.ts";
-import type {
-  CallOptions,
-  GetOptions,
-  GetResult,
-  GetStreamOptions,
-  ObjectInfo,
-  PutOptions,
-  PutResult,
-  StoreCapabilities,
-  StreamResult,
-  SyncStore,
+import {
+  type CallOptions,
+  type GetOptions,
+  type GetResult,
+  type GetStreamOptions,
+  isBytes,
+  type ObjectInfo,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  type StoreCapabilities,
+  type StreamResult,
+  type SyncStore,
 } from "./types.ts";
 
 /**
@@ -53,15 +57,11 @@ import type {
 export class FolderStore implements SyncStore {
   /** `folder:` and the root path. */
   readonly name: string;
-  /** Rename is atomic; `link` gives put-if-absent where the filesystem has hard links. */
-  readonly capabilities: StoreCapabilities = {
-    atomicReplace: true,
-    conditionalPut: true,
-    conditionalGet: true,
-    maxConcurrency: 16,
-  };
   readonly #root: string;
-  #rootChecked = false;
+  /** The root with symbolic links resolved, once checked. */
+  #real: string | null = null;
+  /** Whether hard links enforced put-if-absent (`null` until the first such put). */
+  #linksWork: boolean | null = null;
 
   /**
    * Opens the store on a directory (checked on first use).
@@ -74,12 +74,27 @@ export class FolderStore implements SyncStore {
     this.name = `folder:${root}`;
   }
 
+  /**
+   * Rename is atomic. Put-if-absent is enforced by a hard link where the filesystem has
+   * them: `conditionalPut` is `true` once a conditional put has shown that they work.
+   */
+  get capabilities(): StoreCapabilities {
+    return {
+      atomicReplace: true,
+      conditionalPut: this.#linksWork === true,
+      conditionalGet: true,
+      maxConcurrency: 16,
+      metersRequests: false,
+    };
+  }
+
   /** Lists files under `prefix`, skipping staging files, sync-tool leftovers and symlinks. */
   async *list(prefix: string, opts: CallOptions = {}): AsyncIterable<ObjectInfo> {
     validatePrefix(prefix);
     await this.#checkRoot(opts.signal);
     const cut = prefix.lastIndexOf("/");
     const dirKey = cut < 0 ? "" : prefix.slice(0, cut);
+    if (!(await this.#inside(dirKey))) return;
     yield* this.#walk(dirKey, prefix, opts.signal);
   }
 
@@ -110,16 +125,25 @@ export class FolderStore implements SyncStore {
           if (err instanceof Deno.errors.NotFound) continue; // removed while listing
           throw this.#fsError(err, `list ${prefix || "/"}`, key);
         }
-        yield infoFromStat(key, info);
+        if (info.isFile) yield infoFromStat(key, info);
       }
     }
   }
 
   /** Reads a whole object, bounded by `maxBytes`. */
-  async get(key: string, opts: GetOptions = {}): Promise<GetResult | "not-modified"> {
+  async get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    return (await this.#read(key, undefined, opts))!;
+  }
+
+  /** Reads a whole object unless its etag is still `etag`. */
+  getIfChanged(key: string, etag: string, opts: GetOptions = {}): Promise<GetResult | null> {
+    return this.#read(key, etag, opts);
+  }
+
+  async #read(key: string, etag: string | undefined, opts: GetOptions): Promise<GetResult | null> {
     const { file, info } = await this.#open(key, opts.signal);
     try {
-      if (opts.ifNoneMatch !== undefined && opts.ifNoneMatch === info.etag) return "not-modified";
+      if (etag !== undefined && etag === info.etag) return null;
       if (opts.maxBytes !== undefined && info.size > opts.maxBytes) {
         throw new TooLargeError(key, opts.maxBytes, { store: this.name });
       }
@@ -129,6 +153,9 @@ export class FolderStore implements SyncStore {
       while (true) {
         throwIfAborted(opts.signal, this.name);
         if (at === data.byteLength) {
+          if (opts.maxBytes !== undefined && at > opts.maxBytes) {
+            throw new TooLargeError(key, opts.maxBytes, { store: this.name });
+          }
           const bigger = new Uint8Array(data.byteLength * 2);
           bigger.set(data);
           data = bigger;
@@ -164,12 +191,8 @@ export class FolderStore implements SyncStore {
     return { stream, info };
   }
 
-  /** Writes a staging file, fsyncs it, renames it over the key and fsyncs the directory. */
-  async putAtomic(
-    key: string,
-    data: Uint8Array | ReadableStream<Uint8Array>,
-    opts: PutOptions = {},
-  ): Promise<PutResult> {
+  /** Writes the object with the crash-safe writer (staging file, fsync, rename, fsync dir). */
+  async putAtomic(key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
     validateKey(key);
     const reserved = key.split("/").find(isIgnoredName);
     if (reserved !== undefined) {
@@ -180,23 +203,28 @@ export class FolderStore implements SyncStore {
       );
     }
     await this.#checkRoot(opts.signal);
+    const dirKey = key.includes("/") ? key.slice(0, key.lastIndexOf("/")) : "";
     const path = this.#path(key);
-    const dir = path.slice(0, path.length - baseName(key).length - 1);
-    const staging = join(dir, `.${baseName(key)}${STAGING_MARKER}${randomSuffix()}`);
     try {
-      await Deno.mkdir(dir, { recursive: true });
-      await writeFileSynced(staging, data, opts, this.name);
-      throwIfAborted(opts.signal, this.name);
-      if (opts.ifAbsent) {
-        await publishIfAbsent(staging, path, key, this.name);
-      } else {
-        await Deno.rename(staging, path);
+      if (!(await this.#makeDirs(dirKey)) || !(await this.#inside(dirKey))) {
+        throw new StoreError(
+          "corrupt",
+          `Cannot put ${key}: a component of its path is a symbolic link or a file (hx never writes outside the store)`,
+          { store: this.name, key },
+        );
       }
-      await syncDirectory(dir);
+      const size = isBytes(body) ? body.byteLength : body.size;
+      const { exclusive } = await writeFileAtomic(path, isBytes(body) ? body : body.open(), {
+        mode: 0o644,
+        ifAbsent: opts.ifAbsent === true,
+        signal: opts.signal,
+        onProgress: (done) => opts.onProgress?.(done, size),
+      });
+      if (opts.ifAbsent) this.#linksWork = exclusive;
       const etag = infoFromStat(key, await Deno.lstat(path)).etag;
       return etag === undefined ? {} : { etag };
     } catch (err) {
-      await Deno.remove(staging).catch(() => {});
+      if (err instanceof TargetExistsError) throw new PreconditionError(key, { store: this.name });
       if (err instanceof StoreError || isAbort(err)) throw err;
       throw this.#fsError(err, `put ${key}`, key);
     }
@@ -208,7 +236,8 @@ export class FolderStore implements SyncStore {
     await this.#checkRoot(opts.signal);
     try {
       const info = await Deno.lstat(this.#path(key));
-      return info.isFile ? infoFromStat(key, info) : null;
+      if (!info.isFile || !(await this.#inside(parentKey(key)))) return null;
+      return infoFromStat(key, info);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
         return null;
@@ -217,11 +246,12 @@ export class FolderStore implements SyncStore {
     }
   }
 
-  /** Removes a file if present. */
+  /** Removes a file if present (never through a symbolic link). */
   async delete(key: string, opts: CallOptions = {}): Promise<void> {
     validateKey(key);
     await this.#checkRoot(opts.signal);
     try {
+      if (!(await this.#inside(parentKey(key)))) return;
       await Deno.remove(this.#path(key));
     } catch (err) {
       if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return;
@@ -235,7 +265,9 @@ export class FolderStore implements SyncStore {
     const path = this.#path(key);
     try {
       const link = await Deno.lstat(path);
-      if (!link.isFile) throw new NotFoundError(key, { store: this.name });
+      if (!link.isFile || !(await this.#inside(parentKey(key)))) {
+        throw new NotFoundError(key, { store: this.name });
+      }
       const file = await Deno.open(path, { read: true });
       try {
         return { file, info: infoFromStat(key, await file.stat()) };
@@ -248,9 +280,52 @@ export class FolderStore implements SyncStore {
     }
   }
 
+  /**
+   * Creates the directories of `dirKey` one level at a time, refusing to pass through a
+   * symbolic link (`mkdir -p` would follow one out of the root).
+   *
+   * @returns `false` if a component is a symbolic link or not a directory.
+   */
+  async #makeDirs(dirKey: string): Promise<boolean> {
+    let path = this.#root;
+    for (const part of dirKey === "" ? [] : dirKey.split("/")) {
+      path = join(path, part);
+      try {
+        const info = await Deno.lstat(path);
+        if (info.isSymlink || !info.isDirectory) return false;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        try {
+          await Deno.mkdir(path);
+        } catch (made) {
+          if (!(made instanceof Deno.errors.AlreadyExists)) throw made;
+        }
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Whether the directory of `dirKey` is really where its key says, under the root: no
+   * component of its path is a symbolic link. A missing directory is inside.
+   */
+  async #inside(dirKey: string): Promise<boolean> {
+    if (dirKey === "") return true;
+    let real: string;
+    try {
+      real = await Deno.realPath(this.#path(dirKey));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+        return true;
+      }
+      throw err;
+    }
+    return real === join(this.#real!, ...dirKey.split("/"));
+  }
+
   async #checkRoot(signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal, this.name);
-    if (this.#rootChecked) return;
+    if (this.#real !== null) return;
     let info: Deno.FileInfo;
     try {
       info = await Deno.stat(this.#root);
@@ -269,7 +344,7 @@ export class FolderStore implements SyncStore {
         store: this.name,
       });
     }
-    this.#rootChecked = true;
+    this.#real = await Deno.realPath(this.#root);
   }
 
   #path(key: string): string {
@@ -297,6 +372,11 @@ export class FolderStore implements SyncStore {
   }
 }
 
+function parentKey(key: string): string {
+  const cut = key.lastIndexOf("/");
+  return cut < 0 ? "" : key.slice(0, cut);
+}
+
 function infoFromStat(key: string, info: Deno.FileInfo): ObjectInfo {
   const mtime = info.mtime?.getTime() ?? 0;
   const tag = [info.ino ?? 0, info.size, mtime, info.ctime?.getTime() ?? 0].join("-");
@@ -305,91 +385,6 @@ function infoFromStat(key: string, info: Deno.FileInfo): ObjectInfo {
   return out;
 }
 
-function baseName(key: string): string {
-  return key.slice(key.lastIndexOf("/") + 1);
-}
-
-function randomSuffix(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(8));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 function isAbort(err: unknown): boolean {
   return err instanceof DOMException && (err.name === "AbortError" || err.name === "TimeoutError");
-}
-
-async function writeFileSynced(
-  path: string,
-  data: Uint8Array | ReadableStream<Uint8Array>,
-  opts: PutOptions,
-  store: string,
-): Promise<void> {
-  const file = await Deno.open(path, { write: true, createNew: true });
-  try {
-    if (data instanceof Uint8Array) {
-      await writeAll(file, data);
-      opts.onProgress?.(data.byteLength, data.byteLength);
-    } else {
-      let done = 0;
-      const reader = data.getReader();
-      try {
-        while (true) {
-          const { done: end, value } = await readAbortable(reader, opts.signal, store);
-          if (end) break;
-          await writeAll(file, value);
-          done += value.byteLength;
-          opts.onProgress?.(done, opts.size);
-        }
-      } catch (err) {
-        await reader.cancel(err).catch(() => {});
-        throw err;
-      } finally {
-        reader.releaseLock();
-      }
-    }
-    await file.sync();
-  } finally {
-    file.close();
-  }
-}
-
-async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < data.byteLength) at += await file.write(data.subarray(at));
-}
-
-/**
- * Publishes `staging` at `path` only if nothing is there. A hard link fails atomically if
- * the target exists; filesystems without hard links (FAT, some network shares) fall back to
- * a check before the rename.
- */
-async function publishIfAbsent(
-  staging: string,
-  path: string,
-  key: string,
-  store: string,
-): Promise<void> {
-  try {
-    await Deno.link(staging, path);
-    await Deno.remove(staging);
-    return;
-  } catch (err) {
-    if (err instanceof Deno.errors.AlreadyExists) throw new PreconditionError(key, { store });
-  }
-  const existing = await Deno.lstat(path).catch(() => null);
-  if (existing !== null) throw new PreconditionError(key, { store });
-  await Deno.rename(staging, path);
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  if (Deno.build.os === "windows") return; // directories cannot be opened for fsync there
-  let handle: Deno.FsFile | undefined;
-  try {
-    handle = await Deno.open(dir, { read: true });
-    await handle.sync();
-  } catch {
-    // Some filesystems (network mounts) refuse fsync on a directory; the rename stands.
-  } finally {
-    handle?.close();
-  }
 }

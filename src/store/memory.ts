@@ -7,17 +7,19 @@
 import { collect, limitStream, streamOf } from "./_bytes.ts";
 import { NotFoundError, PreconditionError, throwIfAborted, TooLargeError } from "./errors.ts";
 import { validateKey, validatePrefix } from "./keys.ts";
-import type {
-  CallOptions,
-  GetOptions,
-  GetResult,
-  GetStreamOptions,
-  ObjectInfo,
-  PutOptions,
-  PutResult,
-  StoreCapabilities,
-  StreamResult,
-  SyncStore,
+import {
+  type CallOptions,
+  type GetOptions,
+  type GetResult,
+  type GetStreamOptions,
+  isBytes,
+  type ObjectInfo,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  type StoreCapabilities,
+  type StreamResult,
+  type SyncStore,
 } from "./types.ts";
 
 interface Entry {
@@ -36,7 +38,7 @@ interface Entry {
  * const store = new MemoryStore();
  * await store.putAtomic("a/b", new TextEncoder().encode("hi"));
  * const got = await store.get("a/b");
- * console.assert(got !== "not-modified" && new TextDecoder().decode(got.data) === "hi");
+ * console.assert(new TextDecoder().decode(got.data) === "hi");
  * ```
  */
 export class MemoryStore implements SyncStore {
@@ -48,6 +50,7 @@ export class MemoryStore implements SyncStore {
     conditionalPut: true,
     conditionalGet: true,
     maxConcurrency: 64,
+    metersRequests: false,
   };
   #objects = new Map<string, Entry>();
   #version = 0;
@@ -73,17 +76,22 @@ export class MemoryStore implements SyncStore {
   }
 
   /** Reads a whole object. */
-  get(key: string, opts: GetOptions = {}): Promise<GetResult | "not-modified"> {
-    return settle(() => {
-      const entry = this.#entry(key, opts);
-      if (opts.ifNoneMatch !== undefined && opts.ifNoneMatch === entry.etag) {
-        return "not-modified";
-      }
-      if (opts.maxBytes !== undefined && entry.data.byteLength > opts.maxBytes) {
-        throw new TooLargeError(key, opts.maxBytes, { store: this.name });
-      }
-      return { data: entry.data.slice(), etag: entry.etag };
-    });
+  get(key: string, opts: GetOptions = {}): Promise<GetResult> {
+    return settle(() => this.#read(key, opts)!);
+  }
+
+  /** Reads a whole object unless its etag is still `etag`. */
+  getIfChanged(key: string, etag: string, opts: GetOptions = {}): Promise<GetResult | null> {
+    return settle(() => this.#read(key, opts, etag));
+  }
+
+  #read(key: string, opts: GetOptions, etag?: string): GetResult | null {
+    const entry = this.#entry(key, opts);
+    if (etag !== undefined && etag === entry.etag) return null;
+    if (opts.maxBytes !== undefined && entry.data.byteLength > opts.maxBytes) {
+      throw new TooLargeError(key, opts.maxBytes, { store: this.name });
+    }
+    return { data: entry.data.slice(), etag: entry.etag };
   }
 
   /** Reads an object as a stream. */
@@ -99,16 +107,12 @@ export class MemoryStore implements SyncStore {
   }
 
   /** Stores an object; the map is updated in one step, after the body is complete. */
-  async putAtomic(
-    key: string,
-    data: Uint8Array | ReadableStream<Uint8Array>,
-    opts: PutOptions = {},
-  ): Promise<PutResult> {
+  async putAtomic(key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
     validateKey(key);
     throwIfAborted(opts.signal, this.name);
-    const bytes = data instanceof Uint8Array
-      ? data.slice()
-      : await collect(data, { key, store: this.name, signal: opts.signal });
+    const bytes = isBytes(body)
+      ? body.slice()
+      : await collect(body.open(), { key, store: this.name, signal: opts.signal });
     throwIfAborted(opts.signal, this.name);
     if (opts.ifAbsent && this.#objects.has(key)) {
       throw new PreconditionError(key, { store: this.name });

@@ -1,100 +1,139 @@
 /**
- * A store decorator that counts calls and bytes by operation, for `--json` output, status
- * and benchmarks.
+ * Counting what a store costs, for `--json` output, status and benchmarks.
+ *
+ * What is counted, exactly: for a backend that meters itself (S3, where
+ * `capabilities.metersRequests` is true) every HTTP request it sends, by kind (a listing
+ * page is one `list`; a multipart upload is one `create`, one `part` per part, one
+ * `complete`, and one `abort` if it fails), retries included; for other backends (folder,
+ * memory) one request per store call. Retries are counted by the category of the failure
+ * that caused them; failed attempts by the category they failed with.
  *
  * @module
  */
 
-import { categoryOf, type ErrorCategory } from "../errors.ts";
-import type {
-  CallOptions,
-  GetOptions,
-  GetResult,
-  GetStreamOptions,
-  ObjectInfo,
-  PutOptions,
-  PutResult,
-  StoreCapabilities,
-  StreamResult,
-  SyncStore,
+import { categoryOf, type ErrorCategory } from "./errors.ts";
+import {
+  type CallOptions,
+  type GetOptions,
+  type GetResult,
+  type GetStreamOptions,
+  isBytes,
+  type ObjectInfo,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  type RequestKind,
+  type RequestObserver,
+  type StoreCapabilities,
+  type StreamResult,
+  type SyncStore,
 } from "./types.ts";
 
-/** Calls made to a store, by operation (`head` is `stat`). */
-export interface RequestCounts {
-  /** Listings. */
-  list: number;
-  /** Whole or streamed reads. */
-  get: number;
-  /** Writes. */
-  put: number;
-  /** `stat` calls. */
-  head: number;
-  /** Deletions. */
-  delete: number;
-}
+/** Requests sent to a store, by kind. */
+export type RequestCounts = Record<RequestKind, number>;
 
 /** Everything a {@linkcode Meter} has counted. */
 export interface MeterSnapshot {
-  /** Calls by operation. */
+  /** Requests by kind. */
   requests: RequestCounts;
-  /** Bytes read by `get`/`getStream` and written by `putAtomic`. */
+  /** Retries by the category of the failure that caused them. */
+  retries: Partial<Record<ErrorCategory, number>>;
+  /** Bytes of object data read and written. */
   bytes: { read: number; written: number };
-  /** Failed calls by error category. */
+  /** Requests (attempts) that failed, by category. */
   errors: Partial<Record<ErrorCategory, number>>;
 }
 
+/** What a run cost: the difference between two snapshots. */
+export interface MeterDelta {
+  /** Requests by kind, and their total. */
+  requests: RequestCounts & { total: number };
+  /** Retries by category. */
+  retries: Partial<Record<ErrorCategory, number>>;
+}
+
+const KINDS: readonly RequestKind[] = [
+  "list",
+  "get",
+  "put",
+  "head",
+  "delete",
+  "create",
+  "part",
+  "complete",
+  "abort",
+];
+
+function zero(): RequestCounts {
+  return Object.fromEntries(KINDS.map((k) => [k, 0])) as RequestCounts;
+}
+
+function bump<K extends string>(map: Partial<Record<K, number>>, key: K, n = 1): void {
+  map[key] = (map[key] ?? 0) + n;
+}
+
 /**
- * Counters shared by a metered store and whoever reads them.
+ * Counters shared by a store and whoever reads them; a {@linkcode RequestObserver}.
  *
  * @example
  * ```ts
  * import { Meter } from "./metered.ts";
  * const meter = new Meter();
- * console.assert(meter.snapshot().requests.list === 0);
+ * meter.request("list");
+ * console.assert(meter.snapshot().requests.list === 1);
  * ```
  */
-export class Meter {
-  #requests: RequestCounts = { list: 0, get: 0, put: 0, head: 0, delete: 0 };
+export class Meter implements RequestObserver {
+  #requests = zero();
+  #retries: Partial<Record<ErrorCategory, number>> = {};
   #bytes = { read: 0, written: 0 };
   #errors: Partial<Record<ErrorCategory, number>> = {};
 
-  /** Counts one call of `op`. */
-  count(op: keyof RequestCounts): void {
-    this.#requests[op]++;
+  /** Counts one request of a kind. */
+  request(kind: RequestKind): void {
+    this.#requests[kind]++;
   }
 
   /** Adds bytes read or written. */
-  addBytes(direction: "read" | "written", n: number): void {
+  bytes(direction: "read" | "written", n: number): void {
     this.#bytes[direction] += n;
   }
 
-  /** Counts one failure. */
+  /** Counts one retry caused by a failure of `category`. */
+  retry(category: ErrorCategory): void {
+    bump(this.#retries, category);
+  }
+
+  /** Counts one failed attempt. */
   fail(err: unknown): void {
-    const category = categoryOf(err);
-    this.#errors[category] = (this.#errors[category] ?? 0) + 1;
+    bump(this.#errors, categoryOf(err));
   }
 
   /**
-   * The calls made since an earlier snapshot: what one run cost.
+   * What was spent since an earlier snapshot: what one run cost.
    *
-   * @param before `snapshot().requests` at the start of the run.
-   * @returns The difference, by operation.
+   * @param before A snapshot taken at the start of the run.
+   * @returns Requests by kind (with their total) and retries by category.
    */
-  requestsSince(before: RequestCounts): RequestCounts {
-    const now = this.#requests;
-    return {
-      list: now.list - before.list,
-      get: now.get - before.get,
-      put: now.put - before.put,
-      head: now.head - before.head,
-      delete: now.delete - before.delete,
-    };
+  since(before: MeterSnapshot): MeterDelta {
+    const requests = { ...zero(), total: 0 };
+    for (const kind of KINDS) {
+      requests[kind] = this.#requests[kind] - before.requests[kind];
+      requests.total += requests[kind];
+    }
+    const retries: Partial<Record<ErrorCategory, number>> = {};
+    for (const [category, n] of Object.entries(this.#retries) as [ErrorCategory, number][]) {
+      const d = n - (before.retries[category] ?? 0);
+      if (d > 0) retries[category] = d;
+    }
+    return { requests, retries };
   }
 
   /** A copy of the counters now. */
   snapshot(): MeterSnapshot {
     return {
       requests: { ...this.#requests },
+      retries: { ...this.#retries },
       bytes: { ...this.#bytes },
       errors: { ...this.#errors },
     };
@@ -102,7 +141,8 @@ export class Meter {
 }
 
 /**
- * Wraps a store so that every call is counted on `meter`.
+ * Wraps a store so that what it costs is counted on `meter`: one request per call and the
+ * bytes moved, unless the backend meters its own requests; failed attempts always.
  *
  * @param store The store to wrap.
  * @param meter Where to count.
@@ -124,7 +164,6 @@ export function withMetering(store: SyncStore, meter: Meter): SyncStore {
 
 class MeteredStore implements SyncStore {
   readonly name: string;
-  readonly capabilities: StoreCapabilities;
   readonly #inner: SyncStore;
   readonly #meter: Meter;
 
@@ -132,11 +171,19 @@ class MeteredStore implements SyncStore {
     this.#inner = inner;
     this.#meter = meter;
     this.name = inner.name;
-    this.capabilities = inner.capabilities;
   }
 
-  async #track<T>(op: keyof RequestCounts, fn: () => Promise<T>): Promise<T> {
-    this.#meter.count(op);
+  get capabilities(): StoreCapabilities {
+    return this.#inner.capabilities;
+  }
+
+  /** Whether this decorator counts requests and bytes (the backend does not). */
+  get #counts(): boolean {
+    return !this.#inner.capabilities.metersRequests;
+  }
+
+  async #track<T>(kind: RequestKind, fn: () => Promise<T>): Promise<T> {
+    if (this.#counts) this.#meter.request(kind);
     try {
       return await fn();
     } catch (err) {
@@ -146,7 +193,7 @@ class MeteredStore implements SyncStore {
   }
 
   async *list(prefix: string, opts?: CallOptions): AsyncIterable<ObjectInfo> {
-    this.#meter.count("list");
+    if (this.#counts) this.#meter.request("list");
     try {
       yield* this.#inner.list(prefix, opts);
     } catch (err) {
@@ -155,10 +202,18 @@ class MeteredStore implements SyncStore {
     }
   }
 
-  get(key: string, opts?: GetOptions): Promise<GetResult | "not-modified"> {
+  get(key: string, opts?: GetOptions): Promise<GetResult> {
     return this.#track("get", async () => {
       const got = await this.#inner.get(key, opts);
-      if (got !== "not-modified") this.#meter.addBytes("read", got.data.byteLength);
+      if (this.#counts) this.#meter.bytes("read", got.data.byteLength);
+      return got;
+    });
+  }
+
+  getIfChanged(key: string, etag: string, opts?: GetOptions): Promise<GetResult | null> {
+    return this.#track("get", async () => {
+      const got = await this.#inner.getIfChanged(key, etag, opts);
+      if (this.#counts && got !== null) this.#meter.bytes("read", got.data.byteLength);
       return got;
     });
   }
@@ -166,11 +221,12 @@ class MeteredStore implements SyncStore {
   getStream(key: string, opts?: GetStreamOptions): Promise<StreamResult> {
     return this.#track("get", async () => {
       const { stream, info } = await this.#inner.getStream(key, opts);
+      if (!this.#counts) return { stream, info };
       const meter = this.#meter;
       const counted = stream.pipeThrough(
         new TransformStream<Uint8Array, Uint8Array>({
           transform(chunk, controller) {
-            meter.addBytes("read", chunk.byteLength);
+            meter.bytes("read", chunk.byteLength);
             controller.enqueue(chunk);
           },
         }),
@@ -179,22 +235,17 @@ class MeteredStore implements SyncStore {
     });
   }
 
-  putAtomic(
-    key: string,
-    data: Uint8Array | ReadableStream<Uint8Array>,
-    opts: PutOptions = {},
-  ): Promise<PutResult> {
+  putAtomic(key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
     return this.#track("put", async () => {
       let written = 0;
-      const result = await this.#inner.putAtomic(key, data, {
+      const result = await this.#inner.putAtomic(key, body, {
         ...opts,
         onProgress: (done, total) => {
           written = done;
           opts.onProgress?.(done, total);
         },
       });
-      if (data instanceof Uint8Array) written = data.byteLength;
-      this.#meter.addBytes("written", written);
+      if (this.#counts) this.#meter.bytes("written", isBytes(body) ? body.byteLength : written);
       return result;
     });
   }
@@ -205,6 +256,15 @@ class MeteredStore implements SyncStore {
 
   delete(key: string, opts?: CallOptions): Promise<void> {
     return this.#track("delete", () => this.#inner.delete(key, opts));
+  }
+
+  abortStaleUploads(
+    prefix: string,
+    opts: { olderThanMs: number; keys?: readonly string[] } & CallOptions,
+  ): Promise<number> {
+    const inner = this.#inner;
+    if (inner.abortStaleUploads === undefined) return Promise.resolve(0);
+    return this.#track("list", () => inner.abortStaleUploads!(prefix, opts));
   }
 
   close(): Promise<void> {

@@ -1,60 +1,71 @@
 /**
- * A store decorator that retries transient failures with capped exponential backoff and
- * full jitter.
+ * The one retry policy of hx, as a store decorator: transient failures are retried with
+ * capped exponential backoff and full jitter, within a time budget per call. Whether a
+ * failure is transient is the backend's decision, carried on the error.
+ *
+ * Every request is retried by this policy: whole calls here, and the requests a backend
+ * makes for one call (each multipart part) through the {@linkcode Retrier} this decorator
+ * passes down. A body is retried by opening it again ({@linkcode ReplayableBody}).
  *
  * @module
  */
 
-import { abortError } from "./errors.ts";
-import { HxError } from "../errors.ts";
-import type {
-  CallOptions,
-  GetOptions,
-  GetResult,
-  GetStreamOptions,
-  ObjectInfo,
-  PutOptions,
-  PutResult,
-  StoreCapabilities,
-  StreamResult,
-  SyncStore,
+import { abortError, categoryOf, type ErrorCategory, isRetryable } from "./errors.ts";
+import {
+  type CallOptions,
+  type GetOptions,
+  type GetResult,
+  type GetStreamOptions,
+  isBytes,
+  type ObjectInfo,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  type Retrier,
+  type RetryContext,
+  type StoreCapabilities,
+  type StreamResult,
+  type SyncStore,
 } from "./types.ts";
 
-/** Options of {@linkcode withRetry}. */
+/** One retry about to happen, as {@linkcode RetryOptions.onRetry} is told. */
+export interface RetryInfo {
+  /** What is retried (`get`, `put`, `put part`, …). */
+  op: string;
+  /** The key involved. */
+  key: string;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  /** The wait before the next attempt, in ms. */
+  delayMs: number;
+  /** What the failed attempt threw. */
+  error: unknown;
+  /** Its category. */
+  category: ErrorCategory;
+}
+
+/** Options of {@linkcode withRetry} and {@linkcode createRetrier}. */
 export interface RetryOptions {
-  /** Total attempts per call, the first included. Default 5. */
+  /** Total attempts per request, the first included. Default 5. */
   attempts?: number;
   /** Backoff before the second attempt, in ms, before jitter. Default 200. */
   baseMs?: number;
   /** Largest backoff, in ms. Default 10 000. */
   capMs?: number;
+  /**
+   * No attempt starts more than this many ms after the first one began (backoffs are cut to
+   * fit). Together with a backend's own per-request timeouts this bounds how long a dead
+   * store can hold a command. Default 30 000.
+   */
+  budgetMs?: number;
   /** Waits `ms` or rejects when `signal` aborts. Injected by tests. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** A number in [0, 1). Injected by tests. */
   random?: () => number;
-  /** Told about every retry, e.g. for `--verbose` output. */
-  onRetry?: (
-    info: { op: string; key: string; attempt: number; delayMs: number; error: unknown },
-  ) => void;
-}
-
-/**
- * Whether a failure is worth another attempt. Store errors say so themselves (the backend
- * decided); aborts never are; anything unexpected is not.
- *
- * @param err What the call threw.
- * @returns `true` if retrying may succeed.
- *
- * @example
- * ```ts
- * import { isRetryable } from "./retry.ts";
- * import { StoreError } from "./errors.ts";
- * console.assert(isRetryable(new StoreError("throttled", "SlowDown")));
- * console.assert(!isRetryable(new StoreError("auth", "AccessDenied")));
- * ```
- */
-export function isRetryable(err: unknown): boolean {
-  return err instanceof HxError && err.retryable;
+  /** The clock, in ms. Injected by tests. */
+  now?: () => number;
+  /** Told about every retry, e.g. for `--verbose` output and metering. */
+  onRetry?: (info: RetryInfo) => void;
 }
 
 /** Waits `ms` milliseconds, or rejects with the signal's reason when it aborts first. */
@@ -73,72 +84,97 @@ export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> 
   });
 }
 
-/** Options of {@linkcode retrying}: the policy and the operation's name for `onRetry`. */
-export interface RetryingOptions extends RetryOptions {
-  /** Stops retrying (and waiting) when aborted. */
-  signal?: AbortSignal | undefined;
-  /** Operation name passed to `onRetry`. */
-  op?: string;
-  /** Key passed to `onRetry`. */
-  key?: string;
-}
-
-/**
- * Runs `fn` until it succeeds, a failure is not retryable, or the attempts are used up,
- * waiting a jittered, capped, exponential backoff between attempts.
- *
- * @param fn The operation; called once per attempt.
- * @param opts Policy, signal and injected time.
- * @returns What `fn` returned.
- *
- * @example
- * ```ts
- * import { retrying } from "./retry.ts";
- * let calls = 0;
- * const value = await retrying(() => Promise.resolve(++calls), { attempts: 3 });
- * console.assert(value === 1);
- * ```
- */
-export async function retrying<T>(fn: () => Promise<T>, opts: RetryingOptions = {}): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      await retryPause(attempt, err, opts);
-    }
+function positive(name: string, value: number | undefined, integer: boolean): void {
+  if (value === undefined) return;
+  if (
+    !(Number.isFinite(value) && value >= (integer ? 1 : 0)) || (integer && !Number.isInteger(value))
+  ) {
+    throw new RangeError(
+      `Cannot retry: '${name}' must be a ${integer ? "positive integer" : "non-negative number"}`,
+    );
   }
 }
 
 /**
- * After failed attempt number `attempt`: rethrows `err` if it is final (not retryable,
- * attempts used up, or aborted), otherwise waits the jittered backoff.
+ * Checks retry options where they enter.
  *
- * @param attempt The attempt that failed, from 1.
- * @param err What it threw.
- * @param opts Policy, signal and injected time.
+ * @param opts The options.
+ * @throws {RangeError} For a non-positive `attempts` or a negative duration.
  */
-export async function retryPause(
-  attempt: number,
-  err: unknown,
-  opts: RetryingOptions,
-): Promise<void> {
-  const attempts = Math.max(1, opts.attempts ?? 5);
-  if (attempt >= attempts || !isRetryable(err) || opts.signal?.aborted) throw err;
-  const ceiling = Math.min(opts.capMs ?? 10_000, (opts.baseMs ?? 200) * 2 ** (attempt - 1));
-  const delayMs = Math.floor((opts.random ?? Math.random)() * ceiling);
-  opts.onRetry?.({ op: opts.op ?? "call", key: opts.key ?? "", attempt, delayMs, error: err });
-  await (opts.sleep ?? abortableSleep)(delayMs, opts.signal);
+export function validateRetryOptions(opts: RetryOptions): void {
+  positive("attempts", opts.attempts, true);
+  positive("baseMs", opts.baseMs, false);
+  positive("capMs", opts.capMs, false);
+  positive("budgetMs", opts.budgetMs, false);
 }
 
 /**
- * Wraps a store so that retryable failures are retried. Streamed puts are passed through
- * once (a consumed stream cannot be replayed; backends that stream, like S3 multipart,
- * retry their own parts). A listing that fails midway is restarted without yielding any
- * key twice.
+ * The policy as a {@linkcode Retrier}: runs a request until it succeeds, fails
+ * permanently, the attempts are used up, the time budget is spent, or the signal aborts.
+ *
+ * @param opts Attempts, backoff, budget and injected time.
+ * @returns The retrier.
+ *
+ * @example
+ * ```ts
+ * import { createRetrier } from "./retry.ts";
+ * let calls = 0;
+ * const value = await createRetrier({ attempts: 3 }).run(() => Promise.resolve(++calls), {
+ *   op: "get",
+ *   key: "k",
+ * });
+ * console.assert(value === 1);
+ * ```
+ */
+export function createRetrier(opts: RetryOptions = {}): Retrier {
+  validateRetryOptions(opts);
+  const attempts = opts.attempts ?? 5;
+  const base = opts.baseMs ?? 200;
+  const cap = opts.capMs ?? 10_000;
+  const budget = opts.budgetMs ?? 30_000;
+  const now = opts.now ?? Date.now;
+  const random = opts.random ?? Math.random;
+  const sleep = opts.sleep ?? abortableSleep;
+  return {
+    async run<T>(fn: () => Promise<T>, ctx: RetryContext): Promise<T> {
+      const started = now();
+      for (let attempt = 1;; attempt++) {
+        try {
+          return await fn();
+        } catch (err) {
+          const left = budget - (now() - started);
+          if (attempt >= attempts || !isRetryable(err) || ctx.signal?.aborted || left <= 0) {
+            throw err;
+          }
+          const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
+          const delayMs = Math.min(Math.floor(random() * ceiling), left);
+          opts.onRetry?.({
+            op: ctx.op,
+            key: ctx.key,
+            attempt,
+            delayMs,
+            error: err,
+            category: categoryOf(err),
+          });
+          await sleep(delayMs, ctx.signal);
+        }
+      }
+    },
+  };
+}
+
+/**
+ * Wraps a store so that retryable failures are retried under one policy. A put body is
+ * replayed by opening it again; a backend that makes several requests for one put gets the
+ * policy as `opts.retrier` and retries each of them. A put-if-absent whose retry meets
+ * `precondition` checks whether the object there is the one it wrote (an earlier attempt
+ * landed and its answer was lost) and then succeeds. A listing that fails midway restarts
+ * without yielding any key twice.
  *
  * @param store The store to wrap.
- * @param opts Attempts, backoff and injected time.
+ * @param opts Attempts, backoff, budget and injected time.
  * @returns A store with the same contract.
+ * @throws {RangeError} For invalid options.
  *
  * @example
  * ```ts
@@ -149,70 +185,97 @@ export async function retryPause(
  * ```
  */
 export function withRetry(store: SyncStore, opts: RetryOptions = {}): SyncStore {
-  return new RetryStore(store, opts);
+  return new RetryStore(store, createRetrier(opts));
 }
 
 class RetryStore implements SyncStore {
   readonly name: string;
   readonly #inner: SyncStore;
-  readonly #opts: RetryOptions;
+  readonly #retrier: Retrier;
 
-  constructor(inner: SyncStore, opts: RetryOptions) {
+  constructor(inner: SyncStore, retrier: Retrier) {
     this.#inner = inner;
     this.name = inner.name;
-    this.#opts = opts;
+    this.#retrier = retrier;
   }
 
   get capabilities(): StoreCapabilities {
     return this.#inner.capabilities;
   }
 
-  #run<T>(
-    op: string,
-    key: string,
-    signal: AbortSignal | undefined,
-    fn: () => Promise<T>,
-  ): Promise<T> {
-    return retrying(fn, { ...this.#opts, op, key, signal });
+  #run<T>(op: string, key: string, signal: AbortSignal | undefined, fn: () => Promise<T>) {
+    return this.#retrier.run(fn, { op, key, signal });
   }
 
   async *list(prefix: string, opts: CallOptions = {}): AsyncIterable<ObjectInfo> {
     // A listing that fails midway restarts; keys already yielded are not yielded again.
     const seen = new Set<string>();
-    for (let attempt = 1;; attempt++) {
-      try {
-        for await (const info of this.#inner.list(prefix, opts)) {
-          if (seen.has(info.key)) continue;
-          seen.add(info.key);
-          yield info;
+    let iterator = this.#inner.list(prefix, opts)[Symbol.asyncIterator]();
+    let broken = false;
+    while (true) {
+      const next = await this.#run("list", prefix, opts.signal, async () => {
+        if (broken) {
+          iterator = this.#inner.list(prefix, opts)[Symbol.asyncIterator]();
+          broken = false;
         }
-        return;
-      } catch (err) {
-        await retryPause(attempt, err, {
-          ...this.#opts,
-          op: "list",
-          key: prefix,
-          signal: opts.signal,
-        });
-      }
+        try {
+          while (true) {
+            const result = await iterator.next();
+            if (result.done || !seen.has(result.value.key)) return result;
+          }
+        } catch (err) {
+          broken = true;
+          throw err;
+        }
+      });
+      if (next.done) return;
+      seen.add(next.value.key);
+      yield next.value;
     }
   }
 
-  get(key: string, opts: GetOptions = {}): Promise<GetResult | "not-modified"> {
+  get(key: string, opts: GetOptions = {}): Promise<GetResult> {
     return this.#run("get", key, opts.signal, () => this.#inner.get(key, opts));
   }
 
-  getStream(key: string, opts: GetStreamOptions = {}): Promise<StreamResult> {
-    return this.#run("get", key, opts.signal, () => this.#inner.getStream(key, opts));
+  getIfChanged(key: string, etag: string, opts: GetOptions = {}): Promise<GetResult | null> {
+    return this.#run("get", key, opts.signal, () => this.#inner.getIfChanged(key, etag, opts));
   }
 
-  putAtomic(
-    key: string,
-    data: Uint8Array | ReadableStream<Uint8Array>,
-    opts: PutOptions = {},
-  ): Promise<PutResult> {
-    if (!(data instanceof Uint8Array)) return this.#inner.putAtomic(key, data, opts);
-    return this.#run("put", key, opts.signal, () => this.#inner.putAtomic(key, data, opts));
+  getStream(key: string, opts: GetStreamOptions = {}): Promise<StreamResult> {
+    return this.#run(
+      "get",
+      key,
+      opts.signal,
+      () => this.#inner.getStream(key, { ...opts, retrier: this.#retrier }),
+    );
+  }
+
+  putAtomic(key: string, body: PutBody, opts: PutOptions = {}): Promise<PutResult> {
+    let attempts = 0;
+    return this.#run("put", key, opts.signal, async () => {
+      attempts++;
+      try {
+        return await this.#inner.putAtomic(key, body, { ...opts, retrier: this.#retrier });
+      } catch (err) {
+        if (attempts > 1 && opts.ifAbsent && isBytes(body) && categoryOf(err) === "precondition") {
+          const mine = await this.#ownObject(key, body, opts);
+          if (mine !== null) return mine;
+        }
+        throw err;
+      }
+    });
+  }
+
+  /** The object at `key` if it is exactly `body` (an earlier attempt landed), else `null`. */
+  async #ownObject(key: string, body: Uint8Array, opts: PutOptions): Promise<PutResult | null> {
+    const there = await this.#inner.get(key, {
+      maxBytes: body.byteLength,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+    }).catch(() => null);
+    if (there === null || there.data.byteLength !== body.byteLength) return null;
+    for (let i = 0; i < body.byteLength; i++) if (there.data[i] !== body[i]) return null;
+    return there.etag === undefined ? {} : { etag: there.etag };
   }
 
   stat(key: string, opts: CallOptions = {}): Promise<ObjectInfo | null> {
@@ -221,6 +284,20 @@ class RetryStore implements SyncStore {
 
   delete(key: string, opts: CallOptions = {}): Promise<void> {
     return this.#run("delete", key, opts.signal, () => this.#inner.delete(key, opts));
+  }
+
+  abortStaleUploads(
+    prefix: string,
+    opts: { olderThanMs: number; keys?: readonly string[] } & CallOptions,
+  ): Promise<number> {
+    const inner = this.#inner;
+    if (inner.abortStaleUploads === undefined) return Promise.resolve(0);
+    return this.#run(
+      "list uploads",
+      prefix,
+      opts.signal,
+      () => inner.abortStaleUploads!(prefix, opts),
+    );
   }
 
   close(): Promise<void> {

@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { ErrorCategory } from "./errors.ts";
+
 /** One object as a listing or `stat` reports it. */
 export interface ObjectInfo {
   /** The key, exactly as given to `putAtomic`. */
@@ -25,24 +27,27 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** Options of {@linkcode SyncStore.get}. */
+/** Options of {@linkcode SyncStore.get} and {@linkcode SyncStore.getIfChanged}. */
 export interface GetOptions extends CallOptions {
   /**
    * Refuse objects larger than this many bytes with a `too_large` error, checked while
    * reading so that an oversized object is never held in memory whole.
    */
   maxBytes?: number;
-  /** Return `"not-modified"` instead of the data when the object's etag equals this. */
-  ifNoneMatch?: string;
 }
 
 /** Options of {@linkcode SyncStore.getStream}. */
 export interface GetStreamOptions extends CallOptions {
   /** The stream errors with `too_large` once more than this many bytes have been read. */
   maxBytes?: number;
+  /**
+   * The retry policy for the requests of this call (set by the retry decorator): a backend
+   * that reads a large object in several requests runs each through it.
+   */
+  retrier?: Retrier;
 }
 
-/** What {@linkcode SyncStore.get} returns for an object that exists. */
+/** What {@linkcode SyncStore.get} returns. */
 export interface GetResult {
   /** The object's bytes. */
   data: Uint8Array;
@@ -58,6 +63,41 @@ export interface StreamResult {
   info: ObjectInfo;
 }
 
+/**
+ * A body that can be read more than once: a retry opens it again (restic's `RewindReader`
+ * in spirit). Each `open()` returns a fresh stream of the same object; the bytes may differ
+ * between opens (a fresh encryption) as long as each is a whole, valid object.
+ */
+export interface ReplayableBody {
+  /** A new stream of the body, from its start. */
+  open(): ReadableStream<Uint8Array>;
+  /** Its length in bytes, when known before reading (lets a backend choose single or multipart). */
+  size?: number;
+}
+
+/** What `putAtomic` accepts: bytes, or a body that can be opened again on retry. */
+export type PutBody = Uint8Array | ReplayableBody;
+
+/** Context of one attempt-worthy request, for a {@linkcode Retrier}. */
+export interface RetryContext {
+  /** What is attempted (`put part`, `complete multipart`, …), for logs and counts. */
+  op: string;
+  /** The key involved. */
+  key: string;
+  /** Stops retrying (and waiting) when aborted. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Runs an operation under the retry policy in force: what the retry decorator passes to a
+ * backend that makes several requests for one call (each multipart part), so that every
+ * request is retried by one policy with one clock.
+ */
+export interface Retrier {
+  /** Runs `fn` until it succeeds, fails permanently, or the policy gives up. */
+  run<T>(fn: () => Promise<T>, ctx: RetryContext): Promise<T>;
+}
+
 /** Options of {@linkcode SyncStore.putAtomic}. */
 export interface PutOptions extends CallOptions {
   /**
@@ -66,10 +106,14 @@ export interface PutOptions extends CallOptions {
    * ({@linkcode StoreCapabilities.conditionalPut} says which).
    */
   ifAbsent?: boolean;
-  /** Size of a streamed body when known; lets backends pick single or multipart upload. */
-  size?: number;
   /** Called as bytes are written, with the total when known. */
   onProgress?: (done: number, total?: number) => void;
+  /**
+   * The retry policy for the requests of this call (set by the retry decorator). A backend
+   * that makes several requests for one call runs each through it, and marks what it
+   * finally throws as exhausted.
+   */
+  retrier?: Retrier;
 }
 
 /** What {@linkcode SyncStore.putAtomic} reports about the object it published. */
@@ -84,10 +128,47 @@ export interface StoreCapabilities {
   atomicReplace: boolean;
   /** `ifAbsent` is enforced by the backend itself, not by a check before the write. */
   conditionalPut: boolean;
-  /** `ifNoneMatch` on `get` avoids transferring unchanged objects. */
+  /** `getIfChanged` avoids transferring unchanged objects. */
   conditionalGet: boolean;
   /** How many calls the backend serves well at once. */
   maxConcurrency: number;
+  /**
+   * The backend reports each request it makes to the meter it was opened with (S3: every
+   * HTTP request); otherwise the metering decorator counts one request per call.
+   */
+  metersRequests: boolean;
+}
+
+/** Requests counted by a {@linkcode RequestObserver}. */
+export type RequestKind =
+  | "list"
+  | "get"
+  | "put"
+  | "head"
+  | "delete"
+  | "create"
+  | "part"
+  | "complete"
+  | "abort";
+
+/** Told about each request a store makes, and each retry: how metering sees a backend. */
+export interface RequestObserver {
+  /** One request was sent (counted whether or not it succeeded). */
+  request(kind: RequestKind): void;
+  /** Bytes of object data read or written. */
+  bytes(direction: "read" | "written", n: number): void;
+  /** A failed attempt is about to be retried. */
+  retry(category: ErrorCategory): void;
+}
+
+/** What an opener may consult besides the URI: environment, home directory, meter. */
+export interface StoreEnvironment {
+  /** Reads an environment variable. Defaults to `Deno.env.get`. */
+  getEnv?: (name: string) => string | undefined;
+  /** The user's home directory (for `~` and `~/.aws`). Defaults to `$HOME`. */
+  home?: string;
+  /** Told about every request of backends that meter themselves. */
+  observer?: RequestObserver;
 }
 
 /**
@@ -98,7 +179,7 @@ export interface StoreCapabilities {
  *   rejects with an `invalid_input` {@linkcode StoreError}.
  * - `list` yields every object under the prefix exactly once, in no promised order, and
  *   never yields a backend's own staging files.
- * - `get`, `getStream` and `stat` on a missing key: `get`/`getStream` reject with
+ * - `get`, `getIfChanged` and `getStream` on a missing key reject with
  *   {@linkcode NotFoundError}; `stat` resolves to `null`.
  * - `putAtomic` publishes all or nothing: until it resolves, readers see the previous
  *   object (or none), never a partial one; if it rejects, nothing new is visible.
@@ -116,20 +197,40 @@ export interface SyncStore {
   readonly capabilities: StoreCapabilities;
   /** Every object whose key starts with `prefix`. */
   list(prefix: string, opts?: CallOptions): AsyncIterable<ObjectInfo>;
-  /** The whole object, or `"not-modified"` when `ifNoneMatch` matched. */
-  get(key: string, opts?: GetOptions): Promise<GetResult | "not-modified">;
+  /** The whole object. */
+  get(key: string, opts?: GetOptions): Promise<GetResult>;
+  /** The whole object, or `null` when its etag is still `etag` (nothing transferred). */
+  getIfChanged(key: string, etag: string, opts?: GetOptions): Promise<GetResult | null>;
   /** The object as a stream, for objects too large to hold in memory. */
   getStream(key: string, opts?: GetStreamOptions): Promise<StreamResult>;
-  /** Publish `data` at `key` atomically. */
-  putAtomic(
-    key: string,
-    data: Uint8Array | ReadableStream<Uint8Array>,
-    opts?: PutOptions,
-  ): Promise<PutResult>;
+  /** Publish `body` at `key` atomically. */
+  putAtomic(key: string, body: PutBody, opts?: PutOptions): Promise<PutResult>;
   /** Size and etag of the object, or `null` if absent. */
   stat(key: string, opts?: CallOptions): Promise<ObjectInfo | null>;
   /** Remove the object; succeeds if it is already absent. */
   delete(key: string, opts?: CallOptions): Promise<void>;
+  /**
+   * Aborts unfinished uploads (S3 multipart) under `prefix` started more than
+   * `olderThanMs` ago, and every unfinished upload of the exact `keys` whatever its age
+   * (uploads of those keys the caller is about to redo). Backends without such uploads
+   * leave it out.
+   *
+   * @returns How many uploads were aborted.
+   */
+  abortStaleUploads?(
+    prefix: string,
+    opts: { olderThanMs: number; keys?: readonly string[] } & CallOptions,
+  ): Promise<number>;
   /** Release resources (connections, servers). Optional. */
   close?(): Promise<void>;
+}
+
+/**
+ * Whether a put body is plain bytes.
+ *
+ * @param body The body.
+ * @returns `true` for a `Uint8Array`.
+ */
+export function isBytes(body: PutBody): body is Uint8Array {
+  return body instanceof Uint8Array;
 }

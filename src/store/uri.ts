@@ -1,7 +1,6 @@
 /**
- * Store URIs: a registry of schemes, each with a parser to a typed config, a redactor that
- * hides secrets, and an opener. `folder:`, `memory:` and `s3:` are built in; library users
- * can register their own.
+ * Store URIs: parsing, printing without secrets, and opening, through the scheme
+ * registry. `folder:`, `memory:` and `s3:` (with `s3+http:` and `s3+https:`) are built in.
  *
  * @module
  */
@@ -10,87 +9,11 @@ import { isAbsolute, resolve } from "node:path";
 import { StoreError } from "./errors.ts";
 import { FolderStore } from "./folder.ts";
 import { MemoryStore } from "./memory.ts";
+import { handlerOf, registerScheme, type SchemeHandler } from "./registry.ts";
 import { formatS3Config, parseS3Uri, type S3Config } from "./s3/config.ts";
-import type { SyncStore } from "./types.ts";
+import type { StoreEnvironment, SyncStore } from "./types.ts";
 
-/** What an opener may consult besides the URI: environment, home directory, `fetch`. */
-export interface StoreEnvironment {
-  /** Reads an environment variable. Defaults to `Deno.env.get`. */
-  getEnv?: (name: string) => string | undefined;
-  /** The user's home directory (for `~` and `~/.aws`). Defaults to `$HOME`. */
-  home?: string;
-  /** The `fetch` network backends use. Tests inject fault-injecting ones. */
-  fetch?: typeof fetch;
-}
-
-/** One URI scheme: how to parse, print and open it. */
-export interface SchemeHandler<Config = unknown> {
-  /** The scheme without the colon, e.g. `folder`. */
-  readonly scheme: string;
-  /** A usage example shown in errors, e.g. `folder:/path/to/dir`. */
-  readonly example: string;
-  /** Parses the whole URI into a config; throws `invalid_input` on a bad URI. */
-  parse(uri: string, env: StoreEnvironment): Config;
-  /** The URI with every secret replaced, safe to print and store in status. */
-  redact(config: Config): string;
-  /** Opens a store; may apply environment (credentials) as its own step. */
-  open(config: Config, env: StoreEnvironment): SyncStore | Promise<SyncStore>;
-}
-
-const registry = new Map<string, SchemeHandler<unknown>>();
-
-/**
- * Registers a scheme, replacing any handler of the same name.
- *
- * @param handler The scheme's parser, redactor and opener.
- *
- * @example A scheme that opens named memory stores
- * ```ts
- * import { registerScheme } from "./uri.ts";
- * import { openStore } from "./open.ts";
- * import { MemoryStore } from "./memory.ts";
- * registerScheme({
- *   scheme: "scratch",
- *   example: "scratch:",
- *   parse: () => ({}),
- *   redact: () => "scratch:",
- *   open: () => new MemoryStore("scratch:"),
- * });
- * const store = await openStore("scratch:");
- * console.assert(store.name === "scratch:");
- * ```
- */
-export function registerScheme<Config>(handler: SchemeHandler<Config>): void {
-  registry.set(handler.scheme, handler as SchemeHandler<unknown>);
-}
-
-/** The registered scheme names, sorted. */
-export function registeredSchemes(): string[] {
-  return [...registry.keys()].sort();
-}
-
-function badUri(uri: string, why: string): never {
-  throw new StoreError("invalid_input", `Cannot use store "${uri}": ${why}`);
-}
-
-function handlerOf(uri: string): SchemeHandler<unknown> {
-  const match = /^([a-z][a-z0-9+.-]*):/i.exec(uri);
-  if (match === null) {
-    const hint = uri.startsWith("/") || uri.startsWith(".") || uri.startsWith("~")
-      ? ` (for a folder, write folder:${uri})`
-      : "";
-    badUri(uri, `it has no scheme${hint}; known schemes: ${registeredSchemes().join(", ")}`);
-  }
-  const scheme = match[1]!.toLowerCase();
-  const handler = registry.get(scheme);
-  if (handler === undefined) {
-    const known = registeredSchemes().map((s) => registry.get(s)!.example).join(", ");
-    badUri(uri, `unknown scheme "${scheme}"; use one of ${known}`);
-  }
-  return handler;
-}
-
-/** A parsed URI: its handler and typed config. */
+/** A parsed URI: its scheme, typed config and printable form. */
 export interface ParsedStoreUri {
   /** The scheme name. */
   scheme: string;
@@ -144,10 +67,10 @@ export function redactStoreUri(uri: string): string {
 }
 
 /**
- * Opens the bare backend a URI names (no retry or metering; see {@linkcode openStore}).
+ * Opens the bare backend a URI names (no retry or metering; see `openStore`).
  *
  * @param uri The store URI.
- * @param env Environment, home directory and `fetch` for the backend.
+ * @param env Environment, home directory and request observer for the backend.
  * @returns The backend.
  * @throws {StoreError} `invalid_input` for a bad URI.
  */
@@ -172,10 +95,20 @@ registerScheme<FolderConfig>({
   parse(uri, env) {
     let path = uri.slice(uri.indexOf(":") + 1);
     if (path.startsWith("//")) path = path.slice(2); // folder:///abs
-    if (path === "") badUri(uri, "the folder path is missing (folder:/path/to/dir)");
+    if (path === "") {
+      throw new StoreError(
+        "invalid_input",
+        `Cannot use store "${uri}": the folder path is missing (folder:/path/to/dir)`,
+      );
+    }
     if (path === "~" || path.startsWith("~/")) {
       const home = homeOf(env);
-      if (home === undefined) badUri(uri, "~ is used but HOME is not set");
+      if (home === undefined) {
+        throw new StoreError(
+          "invalid_input",
+          `Cannot use store "${uri}": ~ is used but HOME is not set`,
+        );
+      }
       path = home + path.slice(1);
     }
     return { path: isAbsolute(path) ? resolve(path) : resolve(Deno.cwd(), path) };
@@ -216,6 +149,7 @@ function s3Handler(scheme: string): SchemeHandler<S3Config> {
     parse: (uri) => parseS3Uri(uri),
     redact: formatS3Config,
     async open(config, env) {
+      // Loaded only when an S3 store is opened: recording never pays for it.
       const { openS3Store } = await import("./s3/store.ts");
       return await openS3Store(config, env);
     },

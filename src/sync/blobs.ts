@@ -99,21 +99,26 @@ export async function uploadPendingBlobs(
     if ((await ctx.store.stat(key, signal)) !== null) {
       counts.present++;
     } else if (await isCached(ctx.home.blobsDir, blob.sha256)) {
-      const file = await Deno.open(path, { read: true });
-      const sealed = await sealStream(
-        {
-          object_type: "blob",
-          vault_id: ctx.vaultId,
-          blob_hash: blob.blob_hash,
-          created_at: new Date(ctx.vault.now()).toISOString(),
-        },
-        file.readable,
-        { key: ctx.key, plainLength: blob.size, compress: await compressible(path) },
-      );
+      const compress = await compressible(path);
+      const fields = {
+        object_type: "blob" as const,
+        vault_id: ctx.vaultId,
+        blob_hash: blob.blob_hash,
+        created_at: new Date(ctx.vault.now()).toISOString(),
+      };
+      // Each open seals the file afresh (a retry reads it again).
+      const sealed = {
+        open: () =>
+          sealStream(fields, async () => (await Deno.open(path, { read: true })).readable, {
+            key: ctx.key,
+            plainLength: blob.size,
+            compress,
+          }),
+        size: blob.size, // plaintext size: close enough to choose multipart up front
+      };
       try {
         await ctx.store.putAtomic(key, sealed, {
           ifAbsent: true,
-          size: blob.size, // plaintext size: close enough to choose multipart up front
           ...signal,
           onProgress: (done) => opts.onProgress?.(base + Math.min(done, blob.size), total),
         });

@@ -115,7 +115,6 @@ export async function readDescriptor(store: SyncStore, vaultId: string): Promise
     }
     throw err;
   }
-  if (got === "not-modified") throw new Error("unreachable: no condition was sent");
   return decodeDescriptor(got.data, vaultId);
 }
 

@@ -68,7 +68,6 @@ export async function fetchVerified(
   signal?: AbortSignal,
 ): Promise<Uint8Array> {
   const got = await ctx.store.get(key, signal === undefined ? { maxBytes } : { maxBytes, signal });
-  if (got === "not-modified") throw new Error("unreachable: no condition was sent");
   if (expectedSha !== null) {
     const actual = await sha256Hex(got.data);
     if (actual !== expectedSha) {

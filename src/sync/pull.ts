@@ -144,12 +144,14 @@ class PullRun {
     await forEachConcurrent(work, this.#limit, async ({ info, node, seen }) => {
       const target: QuarantineTarget = { key: info.key, kind: "manifest", node_id: node };
       try {
-        const got = await ctx.store.get(info.key, {
+        const getOpts = {
           maxBytes: this.#opts.maxObjectBytes ?? MAX_OBJECT_BYTES,
-          ...(seen?.etag == null ? {} : { ifNoneMatch: seen.etag }),
           ...(this.#opts.signal === undefined ? {} : { signal: this.#opts.signal }),
-        });
-        if (got === "not-modified") {
+        };
+        const got = seen?.etag == null
+          ? await ctx.store.get(info.key, getOpts)
+          : await ctx.store.getIfChanged(info.key, seen.etag, getOpts);
+        if (got === null) {
           this.counts.manifests.unchanged++;
           return;
         }
@@ -369,12 +371,12 @@ export interface PullResult extends PullCounts {
  */
 export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<PullResult> {
   const db = ctx.vault.db;
-  const before = ctx.meter.snapshot().requests;
+  const before = ctx.meter.snapshot();
   const runId = startRun(db, "pull", ctx.vault.now());
   const run = new PullRun(ctx, opts);
   const finish = (ok: boolean, error: unknown): PullResult => {
     run.counts.quarantined = listQuarantine(db).length;
-    const result = { ...run.counts, requests: ctx.meter.requestsSince(before) };
+    const result = { ...run.counts, requests: ctx.meter.since(before).requests };
     finishRun(db, runId, {
       ok,
       counts: run.counts,

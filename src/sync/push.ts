@@ -187,7 +187,7 @@ function iso(ms: number): string {
  */
 export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<PushResult> {
   const db = ctx.vault.db;
-  const before = ctx.meter.snapshot().requests;
+  const before = ctx.meter.snapshot();
   const runId = startRun(db, "push", ctx.vault.now());
   const counts: PushCounts = {
     sealed: 0,
@@ -198,7 +198,7 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     bytes: 0,
     manifest_seq: null,
   };
-  const requests = () => ctx.meter.requestsSince(before);
+  const requests = () => ctx.meter.since(before).requests;
   try {
     await verifyKey(ctx);
     counts.sealed = sealPending(ctx.vault, {

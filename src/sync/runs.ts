@@ -5,7 +5,7 @@
  * @module
  */
 
-import { categoryOf, type ErrorCategory, HxError, messageOf } from "../errors.ts";
+import { categoryOf, type ErrorCategory, messageOf } from "../errors.ts";
 import type { RequestCounts } from "../store/metered.ts";
 import type { Db } from "../vault/db.ts";
 
@@ -60,7 +60,8 @@ export interface RunOutcome {
 export function finishRun(db: Db, id: number, outcome: RunOutcome, now: number): void {
   const err = outcome.error;
   const message = err === undefined ? null : messageOf(err);
-  const hint = err instanceof HxError ? err.hint : null;
+  const given = (err as { hint?: unknown } | undefined)?.hint;
+  const hint = typeof given === "string" ? given : null;
   db.run(
     `UPDATE runs SET ended_at = ?, ok = ?, counts = ?, requests = ?, error_category = ?,
        error_message = ? WHERE id = ?`,

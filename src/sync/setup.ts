@@ -149,7 +149,6 @@ async function unlockWithPassphrase(
   }
   for (const key of slots) {
     const got = await store.get(key, { maxBytes: MAX_SMALL_OBJECT });
-    if (got === "not-modified") continue;
     try {
       return await openKeySlot(got.data, vaultId, passphrase);
     } catch (err) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { s3Test } from "./servers.ts";
+import { requests, s3Test } from "./servers.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 
@@ -66,32 +66,32 @@ s3Test(
       ], env);
       r = await hx(a, ["sync", "push", "--json"], env);
       assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(JSON.parse(r.stdout).requests, {
-        list: 0,
-        get: 0,
-        put: 2,
-        head: 1,
-        delete: 0,
-      });
+      assert.deepEqual(JSON.parse(r.stdout).requests, requests({ put: 2, head: 1 }));
       const key = (await hx(a, ["sync", "key", "export"], env)).stdout.trim();
       r = await hx(b, ["sync", "join", ...storeArgs, "--key", "-"], env, key);
       assert.equal(r.code, 0, r.stderr);
       r = await hx(b, ["sync", "pull", "--json"], env);
       const pulled = JSON.parse(r.stdout);
       assert.equal(pulled.events.inserted, 1);
-      assert.deepEqual(pulled.requests, { list: 1, get: 2, put: 0, head: 0, delete: 0 });
+      assert.deepEqual(pulled.requests, requests({ list: 1, get: 2, put: 0, head: 0, delete: 0 }));
       r = await hx(b, ["find", "terraform", "--json"], env);
       assert.equal(JSON.parse(r.stdout)[0].cmd, "terraform apply");
 
-      // wrong credentials: one categorised line, recorded for status with what to do
-      const bad = { AWS_ACCESS_KEY_ID: "nobody", AWS_SECRET_ACCESS_KEY: "wrong-secret-value" };
-      r = await hx(b, ["sync", "pull"], bad);
-      assert.equal(r.code, 1);
-      assert.equal(r.stderr.trim().split("\n").length, 1);
-      assert.match(r.stderr, /^hx: auth: .*InvalidAccessKeyId/);
-      const status = JSON.parse((await hx(b, ["sync", "status", "--json"], env)).stdout);
-      assert.equal(status.last_error.category, "auth");
-      assert.ok(status.last_error.hint.length > 0);
+      // wrong credentials: one categorised line, recorded for status with what to do (moto
+      // accepts any credentials, so it has no such case)
+      let status;
+      if (server.kind !== "moto") {
+        const bad = { AWS_ACCESS_KEY_ID: "nobody", AWS_SECRET_ACCESS_KEY: "wrong-secret-value" };
+        r = await hx(b, ["sync", "pull"], bad);
+        assert.equal(r.code, 1);
+        assert.equal(r.stderr.trim().split("\n").length, 1);
+        assert.match(r.stderr, /^hx: auth: .*InvalidAccessKeyId/);
+        status = JSON.parse((await hx(b, ["sync", "status", "--json"], env)).stdout);
+        assert.equal(status.last_error.category, "auth");
+        assert.ok(status.last_error.hint.length > 0);
+      } else {
+        status = JSON.parse((await hx(b, ["sync", "status", "--json"], env)).stdout);
+      }
       assert.match(status.store, new RegExp(`^s3://${server.bucket}/${prefix}/\\?endpoint=`));
 
       // no secret anywhere: outputs, config files, status

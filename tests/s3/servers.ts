@@ -1,15 +1,20 @@
-// Test helper: real S3 servers on loopback. s3rver (npm) runs in-process for the default
-// run; MinIO runs when HX_TEST_MINIO names its binary, as CI does.
+// Test helper: real S3 servers on loopback. s3rver (npm) runs in-process in every run;
+// MinIO runs when HX_TEST_MINIO names its binary, and moto (an independent S3
+// implementation from PyPI) when HX_TEST_MOTO names `moto_server`, as CI does. A test for a
+// server that is absent is registered as ignored, never left out.
 
 import S3rver from "s3rver";
 import { atomicPuts, shimDes } from "./s3rver_compat.ts";
 import { parseS3Uri } from "../../src/store/s3/config.ts";
 import { S3Store } from "../../src/store/s3/store.ts";
-import { retrying } from "../../src/store/retry.ts";
-import type { StoreEnvironment } from "../../src/store/uri.ts";
+import { createRetrier, type RetryOptions, withRetry } from "../../src/store/retry.ts";
+import { parseUploads } from "../../src/store/s3/xml.ts";
+import type { StoreEnvironment, SyncStore } from "../../src/store/types.ts";
+
+export type ServerKind = "s3rver" | "minio" | "moto";
 
 export interface S3TestServer {
-  kind: "s3rver" | "minio";
+  kind: ServerKind;
   /** http://127.0.0.1:PORT */
   endpoint: string;
   accessKey: string;
@@ -20,12 +25,35 @@ export interface S3TestServer {
 
 /** The MinIO binary, when the environment names one. */
 export const MINIO_BIN = Deno.env.get("HX_TEST_MINIO") || undefined;
+/** The moto_server command, when the environment names one. */
+export const MOTO_BIN = Deno.env.get("HX_TEST_MOTO") || undefined;
 
-function freePort(): number {
+/** Retries fast enough for tests, with the same policy code as production. */
+export const FAST_RETRY: RetryOptions = { attempts: 6, baseMs: 5, capMs: 50 };
+
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
+}
+
+async function waitUntilUp(url: string, child: Deno.ChildProcess, name: string): Promise<void> {
+  const started = Date.now();
+  while (true) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      if (res.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > 60_000) {
+      child.kill();
+      throw new Error(`${name} did not start within 60 s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export async function startS3rver(bucket = "hx-test"): Promise<S3TestServer> {
@@ -71,24 +99,10 @@ export async function startMinio(binary: string, bucket = "hx-test"): Promise<S3
     ],
     env: { MINIO_ROOT_USER: accessKey, MINIO_ROOT_PASSWORD: secretKey, MINIO_BROWSER: "off" },
     stdout: "null",
-    stderr: "piped",
+    stderr: "null",
   }).spawn();
   const endpoint = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  while (true) {
-    try {
-      const res = await fetch(`${endpoint}/minio/health/ready`);
-      await res.body?.cancel();
-      if (res.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() - started > 30_000) {
-      child.kill();
-      throw new Error("MinIO did not start within 30 s");
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitUntilUp(`${endpoint}/minio/health/ready`, child, "MinIO");
   const server: S3TestServer = {
     kind: "minio",
     endpoint,
@@ -97,33 +111,67 @@ export async function startMinio(binary: string, bucket = "hx-test"): Promise<S3
     bucket,
     async stop() {
       child.kill("SIGTERM");
-      await child.stderr.cancel().catch(() => {});
       await child.status;
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
-  // "ready" can precede full initialisation by a moment: retry what is retryable.
-  await retrying(() => createBucket(server, bucket), { attempts: 20, baseMs: 100, capMs: 500 });
+  await createBucket(server, bucket);
   return server;
 }
 
-/** The S3 servers to test against: s3rver always, MinIO when available. */
-export function serverKinds(): ("s3rver" | "minio")[] {
-  return MINIO_BIN === undefined ? ["s3rver"] : ["s3rver", "minio"];
+export async function startMoto(command: string, bucket = "hx-test"): Promise<S3TestServer> {
+  const port = freePort();
+  const child = new Deno.Command(command, {
+    args: ["-H", "127.0.0.1", "-p", String(port)],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const endpoint = `http://127.0.0.1:${port}`;
+  await waitUntilUp(`${endpoint}/moto-api/`, child, "moto");
+  const server: S3TestServer = {
+    kind: "moto",
+    endpoint,
+    accessKey: "motoaccess",
+    secretKey: "motosecret",
+    bucket,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+    },
+  };
+  await createBucket(server, bucket);
+  return server;
 }
 
-export function startServer(kind: "s3rver" | "minio", bucket?: string): Promise<S3TestServer> {
-  return kind === "minio" ? startMinio(MINIO_BIN!, bucket) : startS3rver(bucket);
+/** Whether a server kind can run here, and why not. */
+export function availability(kind: ServerKind): string | null {
+  if (kind === "minio" && MINIO_BIN === undefined) return "HX_TEST_MINIO is not set";
+  if (kind === "moto" && MOTO_BIN === undefined) return "HX_TEST_MOTO is not set";
+  return null;
 }
 
-/** Registers `fn` as one test per server of {@link serverKinds}, each on a fresh server. */
+export function startServer(kind: ServerKind, bucket?: string): Promise<S3TestServer> {
+  if (kind === "minio") return startMinio(MINIO_BIN!, bucket);
+  if (kind === "moto") return startMoto(MOTO_BIN!, bucket);
+  return startS3rver(bucket);
+}
+
+const ALL_KINDS: ServerKind[] = ["s3rver", "minio", "moto"];
+
+/**
+ * Registers `fn` as one test per server kind, each on a fresh server; a kind that cannot
+ * run here is registered as ignored. `only` limits the kinds (e.g. what needs a server
+ * that lists multipart uploads).
+ */
 export function s3Test(
   name: string,
   fn: (server: S3TestServer, t: Deno.TestContext) => Promise<void>,
+  opts: { only?: ServerKind[] } = {},
 ): void {
-  for (const kind of serverKinds()) {
+  for (const kind of opts.only ?? ALL_KINDS) {
     Deno.test({
       name: `${name} (${kind})`,
+      ignore: availability(kind) !== null,
       // The servers' sockets and timers outlive a test's own operations.
       sanitizeResources: false,
       sanitizeOps: false,
@@ -162,20 +210,32 @@ export function uriFor(
   }&region=us-east-1&path_style=true${extra}`;
 }
 
-export function storeFor(
+/** The bare S3 backend on a prefix (no retries). */
+export function bareStoreFor(
   server: S3TestServer,
   prefix?: string,
   endpoint?: string,
   params?: string,
 ): S3Store {
-  const config = parseS3Uri(uriFor(server, prefix, endpoint, params));
   return new S3Store({
-    config,
+    config: parseS3Uri(uriFor(server, prefix, endpoint, params)),
     credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
     region: "us-east-1",
   });
 }
 
+/** The S3 backend on a prefix with hx's retry policy (fast), as `openStore` composes it. */
+export function storeFor(
+  server: S3TestServer,
+  prefix?: string,
+  endpoint?: string,
+  params?: string,
+  retry: RetryOptions = FAST_RETRY,
+): SyncStore {
+  return withRetry(bareStoreFor(server, prefix, endpoint, params), retry);
+}
+
+/** Creates a bucket (an admin request hx itself never makes). */
 export async function createBucket(server: S3TestServer, bucket: string): Promise<void> {
   const config = parseS3Uri(
     `s3://${bucket}/?endpoint=${encodeURIComponent(server.endpoint)}&path_style=true`,
@@ -185,5 +245,51 @@ export async function createBucket(server: S3TestServer, bucket: string): Promis
     credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
     region: "us-east-1",
   });
-  await store.createBucket();
+  try {
+    // "ready" can precede full initialisation by a moment: retry what is retryable.
+    await createRetrier({ attempts: 20, baseMs: 100, capMs: 500 }).run(async () => {
+      await store.transport.empty({
+        method: "PUT",
+        action: `create bucket ${bucket}`,
+        kind: "put",
+        accept: [409],
+      });
+    }, { op: "create bucket", key: bucket });
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * The unfinished multipart uploads of a server under a prefix (an exact key on MinIO,
+ * which lists uploads only for exact keys).
+ */
+export async function listUploads(
+  server: S3TestServer,
+  prefix: string,
+): Promise<{ key: string; uploadId: string }[]> {
+  const store = bareStoreFor(server, "");
+  try {
+    const { text } = await store.transport.text({
+      method: "GET",
+      query: { uploads: "", prefix },
+      action: "list uploads",
+      kind: "list",
+    });
+    return parseUploads(text).uploads.map((u) => ({ key: u.key, uploadId: u.uploadId }));
+  } finally {
+    await store.close();
+  }
+}
+
+/** A full request count (what `--json` reports) from the kinds that are not zero. */
+export function requests(nonZero: Partial<Record<string, number>>): Record<string, number> {
+  const kinds = ["list", "get", "put", "head", "delete", "create", "part", "complete", "abort"];
+  const out: Record<string, number> = {};
+  let total = 0;
+  for (const k of kinds) {
+    out[k] = nonZero[k] ?? 0;
+    total += out[k]!;
+  }
+  return { ...out, total };
 }

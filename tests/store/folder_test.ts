@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runStoreConformance } from "../../testing/mod.ts";
 import { FolderStore } from "../../src/store/folder.ts";
-import type { HxError } from "../../src/errors.ts";
+import type { StoreError } from "../../src/store/errors.ts";
 
 const roots = new Map<FolderStore, string>();
 
@@ -46,7 +46,7 @@ Deno.test("FolderStore.list() skips sync-tool leftovers, its own staging files a
     assert.equal(await store.stat("v/objects/manifests/evil.hxman"), null);
     await assert.rejects(
       store.get("v/objects/manifests/evil.hxman"),
-      (e: HxError) => e.category === "not_found",
+      (e: StoreError) => e.category === "not_found",
     );
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -59,7 +59,7 @@ Deno.test("FolderStore refuses keys whose names sync tools would hide", async ()
     const store = new FolderStore(root);
     await assert.rejects(
       store.putAtomic("a/file.tmp", new Uint8Array([1])),
-      (e: HxError) => e.category === "invalid_input",
+      (e: StoreError) => e.category === "invalid_input",
     );
   } finally {
     await Deno.remove(root, { recursive: true });
@@ -72,7 +72,7 @@ Deno.test("FolderStore reports a missing root as not_found and never creates it"
     const store = new FolderStore(join(parent, "unmounted"));
     await assert.rejects(
       store.putAtomic("a/b", new Uint8Array([1])),
-      (e: HxError) => e.category === "not_found" && e.message.includes("no such directory"),
+      (e: StoreError) => e.category === "not_found" && e.message.includes("no such directory"),
     );
     await assert.rejects(Deno.stat(join(parent, "unmounted")), Deno.errors.NotFound);
   } finally {
@@ -84,14 +84,69 @@ Deno.test("FolderStore leaves no staging file behind after a failed put", async 
   const root = await Deno.makeTempDir();
   try {
     const store = new FolderStore(root);
-    const failing = new ReadableStream<Uint8Array>({
-      pull(c) {
-        c.error(new Error("boom"));
-      },
-    });
+    const failing = {
+      open: () =>
+        new ReadableStream<Uint8Array>({
+          pull(c) {
+            c.error(new Error("boom"));
+          },
+        }),
+    };
     await assert.rejects(store.putAtomic("a/b", failing));
     const left = await Array.fromAsync(Deno.readDir(join(root, "a")));
     assert.deepEqual(left, []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("FolderStore never reads, writes, lists or deletes through a symlink that leaves its root", async () => {
+  const root = await Deno.makeTempDir();
+  const outside = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(outside, "secret"), "outside the store");
+    await Deno.mkdir(join(root, "vaults"));
+    await Deno.symlink(outside, join(root, "vaults", "v")); // a directory link planted in the store
+    await Deno.symlink(join(outside, "secret"), join(root, "vaults", "file-link"));
+    const store = new FolderStore(root);
+    await assert.rejects(
+      store.get("vaults/v/secret"),
+      (e: StoreError) => e.category === "not_found",
+    );
+    await assert.rejects(
+      store.get("vaults/file-link"),
+      (e: StoreError) => e.category === "not_found",
+    );
+    assert.equal(await store.stat("vaults/v/secret"), null);
+    assert.deepEqual(await Array.fromAsync(store.list("vaults/")), []);
+    assert.deepEqual(await Array.fromAsync(store.list("vaults/v/")), []);
+    await assert.rejects(
+      store.putAtomic("vaults/v/planted", new TextEncoder().encode("x")),
+      (e: StoreError) => e.category === "corrupt",
+    );
+    await assert.rejects(
+      store.putAtomic("vaults/v/deeper/planted", new TextEncoder().encode("x")),
+      (e: StoreError) => e.category === "corrupt",
+    );
+    await store.delete("vaults/v/secret");
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(outside))).map((e) => e.name).sort(),
+      ["secret"],
+    );
+    assert.equal(await Deno.readTextFile(join(outside, "secret")), "outside the store");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});
+
+Deno.test("FolderStore.capabilities.conditionalPut says whether hard links enforced put-if-absent", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const store = new FolderStore(root);
+    assert.equal(store.capabilities.conditionalPut, false); // not known before it is tried
+    await store.putAtomic("k", new Uint8Array([1]), { ifAbsent: true });
+    assert.equal(store.capabilities.conditionalPut, true); // this filesystem has hard links
   } finally {
     await Deno.remove(root, { recursive: true });
   }

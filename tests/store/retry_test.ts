@@ -21,6 +21,7 @@ function flaky(failures: StoreError[]): { store: SyncStore; calls: () => number 
       yield* inner.list(prefix, opts);
     },
     get: (k, o) => Promise.resolve().then(next).then(() => inner.get(k, o)),
+    getIfChanged: (k, e, o) => Promise.resolve().then(next).then(() => inner.getIfChanged(k, e, o)),
     getStream: (k, o) => Promise.resolve().then(next).then(() => inner.getStream(k, o)),
     putAtomic: (k, d, o) => Promise.resolve().then(next).then(() => inner.putAtomic(k, d, o)),
     stat: (k, o) => Promise.resolve().then(next).then(() => inner.stat(k, o)),
@@ -111,18 +112,91 @@ Deno.test("withRetry() restarts a failed listing without yielding a key twice", 
   assert.deepEqual(keys.sort(), ["p/a", "p/b", "p/c", "p/d"]);
 });
 
-Deno.test("withRetry() does not replay a streamed body", async () => {
-  const { store, calls } = flaky([throttled()]);
+Deno.test("withRetry() replays a streamed body by opening it again", async () => {
+  // A backend that reads the whole body, then fails twice (a reset after the upload).
+  const inner = new MemoryStore();
+  let failures = 2;
+  const store: SyncStore = {
+    ...flaky([]).store,
+    async putAtomic(k, d, o) {
+      const result = await inner.putAtomic(k, d, o);
+      if (failures-- > 0) throw throttled();
+      return result;
+    },
+  };
   const retrying = withRetry(store, { sleep: () => Promise.resolve() });
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      c.enqueue(new Uint8Array([1]));
-      c.close();
+  let opened = 0;
+  await retrying.putAtomic("k", {
+    open: () => {
+      opened++;
+      return new Blob([new Uint8Array([7, 8, opened])]).stream();
     },
   });
+  assert.equal(opened, 3);
+  assert.deepEqual([...(await inner.get("k")).data], [7, 8, 3]);
+});
+
+Deno.test("withRetry() stops retrying once its time budget is spent, cutting the last wait", async () => {
+  const { store, calls } = flaky(Array.from({ length: 10 }, throttled));
+  let now = 0;
+  const sleeps: number[] = [];
+  const retrying = withRetry(store, {
+    attempts: 10,
+    baseMs: 1000,
+    capMs: 1000,
+    budgetMs: 2500,
+    random: () => 0.99,
+    now: () => now,
+    sleep: (ms) => {
+      sleeps.push(ms);
+      now += ms;
+      return Promise.resolve();
+    },
+  });
+  await assert.rejects(retrying.get("k"), (e: StoreError) => e.category === "throttled");
+  assert.deepEqual(sleeps, [990, 990, 520]);
+  assert.equal(calls(), 4);
+});
+
+Deno.test("a put-if-absent whose retry meets precondition succeeds if the object there is its own", async () => {
+  // The first attempt lands, but its answer is lost (the call fails as a network error).
+  const inner = new MemoryStore();
+  let lose = true;
+  const lossy: SyncStore = {
+    ...inner,
+    name: inner.name,
+    capabilities: inner.capabilities,
+    list: (p, o) => inner.list(p, o),
+    get: (k, o) => inner.get(k, o),
+    getIfChanged: (k, e, o) => inner.getIfChanged(k, e, o),
+    getStream: (k, o) => inner.getStream(k, o),
+    stat: (k, o) => inner.stat(k, o),
+    delete: (k, o) => inner.delete(k, o),
+    async putAtomic(k, d, o) {
+      const result = await inner.putAtomic(k, d, o);
+      if (lose) {
+        lose = false;
+        throw new StoreError("network", "connection reset after the write");
+      }
+      return result;
+    },
+  };
+  const retrying = withRetry(lossy, { sleep: () => Promise.resolve() });
+  const mine = new TextEncoder().encode("descriptor");
+  await retrying.putAtomic("vault", mine, { ifAbsent: true });
+  assert.deepEqual((await inner.get("vault")).data, mine);
+  // Someone else's object at the key is still a precondition failure.
   await assert.rejects(
-    retrying.putAtomic("k", body),
-    (e: StoreError) => e.category === "throttled",
+    retrying.putAtomic("vault", new TextEncoder().encode("another"), { ifAbsent: true }),
+    (e: StoreError) => e.category === "precondition",
   );
-  assert.equal(calls(), 1);
+});
+
+Deno.test("withRetry() refuses invalid options with a RangeError naming the option", () => {
+  assert.throws(
+    () => withRetry(new MemoryStore(), { attempts: 0 }),
+    /'attempts' must be a positive integer/,
+  );
+  assert.throws(() => withRetry(new MemoryStore(), { attempts: 1.5 }), /'attempts'/);
+  assert.throws(() => withRetry(new MemoryStore(), { budgetMs: -1 }), /'budgetMs'/);
 });

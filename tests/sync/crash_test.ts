@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { openStore } from "../../src/store/open.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import type { SyncStore } from "../../src/store/types.ts";
-import { registerScheme } from "../../src/store/uri.ts";
+import { registerScheme } from "../../src/store/registry.ts";
 import { listQuarantine } from "../../src/sync/quarantine.ts";
 import { joinedPair } from "./device.ts";
 
@@ -27,6 +27,7 @@ registerScheme<{ path: string }>({
       capabilities: inner.capabilities,
       list: (p, o) => inner.list(p, o),
       get: (k, o) => inner.get(k, o),
+      getIfChanged: (k, e, o) => inner.getIfChanged(k, e, o),
       getStream: (k, o) => inner.getStream(k, o),
       stat: (k, o) => inner.stat(k, o),
       delete: (k, o) => inner.delete(k, o),

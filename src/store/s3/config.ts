@@ -14,8 +14,13 @@ export interface S3Credentials {
   sessionToken?: string;
 }
 
-/** Whether `If-None-Match: *` on PUT is used: probed once, always, or never. */
-export type ConditionalPutMode = "auto" | "on" | "off";
+/**
+ * Whether put-if-absent sends `If-None-Match: *` (`on`: the server enforces it, as AWS,
+ * MinIO and R2 do) or checks with HEAD first (`off`, the default, which every server
+ * supports; hx's conditional writes tolerate the race: they are content-addressed or
+ * checked by the retry).
+ */
+export type ConditionalPutMode = "on" | "off";
 
 /** A parsed S3 store URI. */
 export interface S3Config {
@@ -39,8 +44,10 @@ export interface S3Config {
   multipartThreshold: number;
   /** Parts uploaded at once. */
   concurrency: number;
-  /** Per-request timeout, in ms (parts get more for their size). */
+  /** Longest wait for a read or write of a request to make progress, in ms. */
   timeoutMs: number;
+  /** Longest wait for a connection (TCP and TLS), in ms. */
+  connectTimeoutMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -54,7 +61,19 @@ const PARAMS = new Set([
   "multipart_threshold_mib",
   "concurrency",
   "timeout_s",
+  "connect_timeout_s",
 ]);
+
+function decode(uri: string, part: string, what: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    bad(
+      uri,
+      `the ${what} "${part}" has a '%' that is not followed by two hex digits (write %25 for a literal '%')`,
+    );
+  }
+}
 
 function bad(uri: string, why: string): never {
   throw new StoreError("invalid_input", `Cannot use store "${redactS3Uri(uri)}": ${why}`);
@@ -100,26 +119,26 @@ export function parseS3Uri(uri: string): S3Config {
   let endpoint: string | null = null;
   let pathStyle: boolean | null = null;
   if (url.protocol === "s3:") {
-    bucket = decodeURIComponent(url.hostname);
+    bucket = decode(uri, url.hostname, "bucket");
     path = url.pathname;
   } else if (url.protocol === "s3+http:" || url.protocol === "s3+https:") {
     endpoint = `${url.protocol.slice(3)}//${url.host}`;
     pathStyle = true;
     const parts = url.pathname.replace(/^\/+/, "").split("/");
-    bucket = decodeURIComponent(parts.shift() ?? "");
+    bucket = decode(uri, parts.shift() ?? "", "bucket");
     path = parts.join("/");
   } else {
     bad(uri, "the scheme must be s3:, s3+http: or s3+https:");
   }
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/.test(bucket)) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$/.test(bucket)) {
     bad(
       uri,
       bucket === ""
         ? "the bucket name is missing (s3://BUCKET/PREFIX)"
-        : `"${bucket}" is not a valid bucket name`,
+        : `"${bucket}" is not a valid bucket name (3 to 63 characters: lower-case letters, digits, '.' and '-')`,
     );
   }
-  let prefix = decodeURIComponent(path).replace(/^\/+/, "");
+  let prefix = decode(uri, path, "prefix").replace(/^\/+/, "");
   if (prefix !== "" && !prefix.endsWith("/")) prefix += "/";
   if (prefix.split("/").slice(0, -1).some((s) => s === "" || s === "." || s === "..")) {
     bad(uri, "the prefix has an empty, '.' or '..' segment");
@@ -148,9 +167,9 @@ export function parseS3Uri(uri: string): S3Config {
     if (style !== "true" && style !== "false") bad(uri, "path_style must be true or false");
     pathStyle = style === "true";
   }
-  const mode = q.get("conditional_put") ?? "auto";
+  const mode = q.get("conditional_put") ?? "off";
   const modes: Record<string, ConditionalPutMode> = {
-    auto: "auto",
+    auto: "off",
     true: "on",
     on: "on",
     false: "off",
@@ -158,8 +177,8 @@ export function parseS3Uri(uri: string): S3Config {
   };
   if (!(mode in modes)) bad(uri, "conditional_put must be auto, true or false");
   const credentials = url.username === "" ? null : {
-    accessKeyId: decodeURIComponent(url.username),
-    secretAccessKey: decodeURIComponent(url.password),
+    accessKeyId: decode(uri, url.username, "access key"),
+    secretAccessKey: decode(uri, url.password, "secret key"),
   };
   if (credentials !== null && credentials.secretAccessKey === "") {
     bad(uri, "credentials in the URI need both parts: s3://ACCESS_KEY:SECRET@bucket");
@@ -173,13 +192,14 @@ export function parseS3Uri(uri: string): S3Config {
     profile: q.get("profile"),
     credentials,
     conditionalPut: modes[mode]!,
-    // 5 MiB x 2 in flight: each part in flight costs ~2.3x its size in RSS (our buffer and
-    // the runtime's copy of the request body); on a LAN this is as fast as 8 MiB x 4.
-    partSize: number(uri, "part_size_mib", q.get("part_size_mib"), 5, 512, 5) * MiB,
+    // Parts are sent from hx's own buffers (no copy), so each part in flight costs its size.
+    partSize: number(uri, "part_size_mib", q.get("part_size_mib"), 5, 512, 8) * MiB,
     multipartThreshold:
       number(uri, "multipart_threshold_mib", q.get("multipart_threshold_mib"), 5, 5120, 16) * MiB,
-    concurrency: number(uri, "concurrency", q.get("concurrency"), 1, 64, 2),
-    timeoutMs: number(uri, "timeout_s", q.get("timeout_s"), 1, 3600, 30) * 1000,
+    concurrency: number(uri, "concurrency", q.get("concurrency"), 1, 64, 4),
+    timeoutMs: number(uri, "timeout_s", q.get("timeout_s"), 1, 3600, 15) * 1000,
+    connectTimeoutMs: number(uri, "connect_timeout_s", q.get("connect_timeout_s"), 1, 600, 5) *
+      1000,
   };
 }
 

@@ -8,7 +8,7 @@
 
 import { join } from "node:path";
 import { StoreError } from "../errors.ts";
-import type { StoreEnvironment } from "../uri.ts";
+import type { StoreEnvironment } from "../types.ts";
 import type { S3Config, S3Credentials } from "./config.ts";
 
 /** Parses an INI file into sections of key/value pairs. */

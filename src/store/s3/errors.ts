@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { ErrorCategory } from "../../errors.ts";
-import { StoreError } from "../errors.ts";
+import { type ErrorCategory, StoreError, type StoreErrorOptions } from "../errors.ts";
+import type { HttpFailure } from "./http.ts";
 import { parseErrorBody } from "./xml.ts";
 
 interface Rule {
@@ -47,6 +47,10 @@ const BY_CODE: Record<string, Rule> = {
   InvalidToken: { category: "auth", retryable: false, hint: "check AWS_SESSION_TOKEN" },
   NoSuchKey: { category: "not_found", retryable: false },
   NoSuchUpload: { category: "not_found", retryable: false },
+  InvalidPart: { category: "unknown", retryable: false },
+  InvalidPartOrder: { category: "unknown", retryable: false },
+  EntityTooSmall: { category: "invalid_input", retryable: false },
+  InvalidRange: { category: "invalid_input", retryable: false },
   NoSuchBucket: {
     category: "not_found",
     retryable: false,
@@ -109,10 +113,15 @@ export class S3Error extends StoreError {
   /** The S3 error code (`SlowDown`, `NoSuchKey`, …), or `""` when there was no body. */
   readonly code: string;
 
+  /**
+   * @param category The category.
+   * @param message "Cannot <action>: <code>: <message>".
+   * @param opts Store, key, status, retryability and the S3 code.
+   */
   constructor(
     category: ErrorCategory,
     message: string,
-    opts: ConstructorParameters<typeof StoreError>[2] & { code: string },
+    opts: StoreErrorOptions & { code: string },
   ) {
     super(category, message, opts);
     this.name = "S3Error";
@@ -121,31 +130,13 @@ export class S3Error extends StoreError {
 }
 
 /**
- * The error an unsuccessful S3 response stands for. The body is read (bounded) unless
- * the request was a HEAD.
+ * The error an S3 error body (or a bare status, as for HEAD) stands for.
  *
- * @param res The response.
+ * @param status The HTTP status.
+ * @param body The answer's body (may be empty or not XML).
  * @param ctx What was attempted, on which store and key.
  * @returns The categorised error.
  */
-export async function errorFromResponse(
-  res: Response,
-  ctx: { action: string; store: string; key?: string | undefined; method: string },
-): Promise<S3Error> {
-  let body = "";
-  if (ctx.method !== "HEAD") {
-    try {
-      body = (await res.text()).slice(0, 64 * 1024);
-    } catch {
-      body = "";
-    }
-  } else {
-    await res.body?.cancel().catch(() => {});
-  }
-  return errorFromBody(res.status, body, ctx);
-}
-
-/** The error an S3 error body (or bare status) stands for. */
 export function errorFromBody(
   status: number,
   body: string,
@@ -168,40 +159,48 @@ export function errorFromBody(
 }
 
 /**
- * The error a failed `fetch` (no response) stands for: a timeout when the per-request
- * timer fired, the caller's abort as is, otherwise a retryable network error.
+ * The error a failure below HTTP stands for: no answer arrived. Timeouts, resets and
+ * unreachable hosts are retryable; a TLS or protocol mismatch is not (retrying cannot
+ * change what the endpoint speaks).
+ *
+ * @param failure What the HTTP client reported.
+ * @param ctx What was attempted, on which store and key.
+ * @returns The categorised error.
  */
-export function errorFromFetch(
-  err: unknown,
-  ctx: {
-    action: string;
-    store: string;
-    key?: string | undefined;
-    timedOut: boolean;
-    callerSignal?: AbortSignal | undefined;
-  },
-): Error {
-  if (ctx.callerSignal?.aborted) {
-    const reason: unknown = ctx.callerSignal.reason;
-    return reason instanceof Error
-      ? reason
-      : new DOMException("The operation was aborted", "AbortError");
-  }
-  const key = ctx.key === undefined ? {} : { key: ctx.key };
-  if (ctx.timedOut) {
-    return new StoreError("timeout", `Cannot ${ctx.action}: the store did not answer in time`, {
-      store: ctx.store,
-      ...key,
-      cause: err,
-      retryable: true,
-    });
-  }
-  const detail = err instanceof Error ? err.message : String(err);
-  return new StoreError("network", `Cannot ${ctx.action}: ${detail.split("\n")[0]}`, {
+export function errorFromFailure(
+  failure: HttpFailure,
+  ctx: { action: string; store: string; key?: string | undefined },
+): StoreError {
+  const base = {
     store: ctx.store,
-    ...key,
-    cause: err,
-    retryable: true,
-    hint: "check the endpoint and the network",
-  });
+    ...(ctx.key === undefined ? {} : { key: ctx.key }),
+    cause: failure,
+  };
+  const message = `Cannot ${ctx.action}: ${failure.message}`;
+  switch (failure.kind) {
+    case "timeout":
+    case "connect_timeout":
+      return new StoreError("timeout", message, { ...base, retryable: true });
+    case "refused":
+      return new StoreError("network", message, {
+        ...base,
+        retryable: true,
+        hint: "check the endpoint's host and port, and that the server runs",
+      });
+    case "dns":
+      return new StoreError("network", message, {
+        ...base,
+        retryable: true,
+        hint: "check the endpoint's host name",
+      });
+    case "tls":
+    case "protocol":
+      return new StoreError("network", message, {
+        ...base,
+        retryable: false,
+        hint: "check whether the endpoint is http:// or https://",
+      });
+    case "reset":
+      return new StoreError("network", message, { ...base, retryable: true });
+  }
 }

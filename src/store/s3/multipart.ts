@@ -1,36 +1,30 @@
 /**
- * Multipart upload, written by hand: parts are read from the source one at a time into
- * buffers of the part size (so each has a length and can be replayed), at most
- * `concurrency` are in flight, each part is retried on its own, CompleteMultipartUpload is
- * checked for an error body even on 200, and the upload is aborted on any failure. Readers
- * see nothing until Complete succeeds, then the whole object. Memory is bounded by part
- * size × (concurrency + 1), never by the object's size.
+ * Multipart upload, written by hand: parts are cut from the source into buffers of the
+ * part size (so each has a length and can be sent again), at most `concurrency` are in
+ * flight, each request (create, every part, complete) runs through the retry policy the
+ * store was given, CompleteMultipartUpload is checked for an error body even on 200, and
+ * the upload is aborted on any failure. Readers see nothing until Complete succeeds, then
+ * the whole object. Memory is bounded by part size × (concurrency + 1), never by the
+ * object's size; a source that is already in memory is sent from it without a copy.
  *
  * @module
  */
 
-import { readAbortable } from "../_bytes.ts";
-import { abortError } from "../errors.ts";
-import { retrying, type RetryOptions } from "../retry.ts";
-import type { ObjectInfo } from "../types.ts";
+import { abortError, StoreError } from "../errors.ts";
+import type { ObjectInfo, Retrier } from "../types.ts";
+import { errorFromBody } from "./errors.ts";
+import type { S3Transport } from "./transport.ts";
+import { completeBody, parseCompleteResult, parseUploadId } from "./xml.ts";
 
-/** The requests a multipart upload makes, provided by the store. */
-export interface MultipartIO {
-  create(signal?: AbortSignal): Promise<string>;
-  uploadPart(
-    uploadId: string,
-    partNumber: number,
-    body: Uint8Array,
-    signal?: AbortSignal,
-  ): Promise<string>;
-  complete(
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-    signal?: AbortSignal,
-  ): Promise<{ etag?: string }>;
-  abort(uploadId: string): Promise<void>;
-  stat(): Promise<ObjectInfo | null>;
-}
+/** Where the bytes of a multipart upload come from. */
+export type PartSource =
+  | { kind: "bytes"; data: Uint8Array }
+  | {
+    kind: "stream";
+    /** Chunks already read from the stream. */
+    head: readonly Uint8Array[];
+    reader: ReadableStreamDefaultReader<Uint8Array>;
+  };
 
 /** Options of {@linkcode uploadMultipart}. */
 export interface MultipartOptions {
@@ -40,125 +34,228 @@ export interface MultipartOptions {
   /** Total size when known, for progress. */
   size?: number | undefined;
   onProgress?: ((done: number, total?: number) => void) | undefined;
-  /** Retry policy of each part and of Complete. */
-  retry?: RetryOptions;
-  /** Name of the store, for abort errors. */
-  store: string;
+  /** The retry policy of each request; without one, each is tried once. */
+  retrier?: Retrier | undefined;
+  /** Reads the object's info (to learn whether a Complete whose answer was lost landed). */
+  stat: () => Promise<ObjectInfo | null>;
+}
+
+const ONCE: Retrier = { run: (fn) => fn() };
+
+/**
+ * A copy of a failure that the retry decorator will not retry again: the requests of the
+ * upload were already retried.
+ */
+function exhausted(err: unknown): unknown {
+  if (!(err instanceof StoreError) || !err.retryable) return err;
+  return new StoreError(err.category, err.message, {
+    cause: err,
+    exhausted: true,
+    ...(err.hint === undefined ? {} : { hint: err.hint }),
+    ...(err.store === undefined ? {} : { store: err.store }),
+    ...(err.key === undefined ? {} : { key: err.key }),
+    ...(err.status === undefined ? {} : { status: err.status }),
+  });
 }
 
 /**
- * Uploads `head` (bytes already read) followed by the rest of `reader` as one object.
+ * Uploads `source` as one object at `key`.
  *
- * @param io The store's requests.
- * @param head Chunks read before deciding on multipart.
- * @param reader The rest of the source (may be already finished).
+ * @param t The transport.
+ * @param key The object key.
+ * @param source The bytes, or a stream and what was already read from it.
  * @param opts Part size, concurrency, signal, progress and retry policy.
  * @returns The new object's etag, if the server gave one.
  */
 export async function uploadMultipart(
-  io: MultipartIO,
-  head: readonly Uint8Array[],
-  reader: ReadableStreamDefaultReader<Uint8Array> | null,
+  t: S3Transport,
+  key: string,
+  source: PartSource,
   opts: MultipartOptions,
 ): Promise<{ etag?: string }> {
-  const uploadId = await retrying(() => io.create(opts.signal), {
-    ...opts.retry,
-    signal: opts.signal,
-  });
+  const retrier = opts.retrier ?? ONCE;
+  const signal = opts.signal;
+  let uploadId: string;
+  try {
+    uploadId = await retrier.run(async () => {
+      const { text } = await t.text({
+        method: "POST",
+        key,
+        query: { uploads: "" },
+        action: `start uploading ${key}`,
+        kind: "create",
+        signal,
+      });
+      try {
+        return parseUploadId(text);
+      } catch (err) {
+        throw new StoreError(
+          "unknown",
+          `Cannot start uploading ${key}: ${(err as Error).message}`,
+          {
+            store: t.name,
+            key,
+            retryable: true,
+          },
+        );
+      }
+    }, { op: "create multipart", key, signal });
+  } catch (err) {
+    if (source.kind === "stream") await source.reader.cancel(err).catch(() => {});
+    throw exhausted(err);
+  }
+
   const parts: { partNumber: number; etag: string }[] = [];
   const inflight = new Set<Promise<void>>();
   let failure: { error: unknown } | null = null;
   let partNumber = 0;
   let done = 0;
   let total = 0;
-
-  // Part buffers are recycled: at most concurrency + 1 exist, whatever the object's size.
   const pool: Uint8Array[] = [];
-  const launch = (body: Uint8Array) => {
+
+  const sendPart = (n: number, body: Uint8Array) =>
+    retrier.run(async () => {
+      const res = await t.empty({
+        method: "PUT",
+        key,
+        query: { partNumber: String(n), uploadId },
+        body,
+        action: `upload part ${n} of ${key}`,
+        kind: "part",
+        signal,
+      });
+      const etag = res.headers.get("etag");
+      if (etag === null) {
+        throw new StoreError(
+          "unknown",
+          `Cannot upload part ${n} of ${key}: no ETag in the answer`,
+          {
+            store: t.name,
+            key,
+            retryable: true,
+          },
+        );
+      }
+      return etag;
+    }, { op: "put part", key: `${key} part ${n}`, signal });
+
+  const launch = (body: Uint8Array, pooled: boolean) => {
     const n = ++partNumber;
-    const task = retrying(() => io.uploadPart(uploadId, n, body, opts.signal), {
-      ...opts.retry,
-      signal: opts.signal,
-      op: "put part",
-      key: String(n),
-    }).then((etag) => {
+    const task = sendPart(n, body).then((etag) => {
       parts.push({ partNumber: n, etag });
       done += body.byteLength;
+      t.countBytes("written", body.byteLength);
       opts.onProgress?.(done, opts.size);
     }, (error) => {
       failure ??= { error };
     }).finally(() => {
       inflight.delete(task);
-      if (body.byteLength === opts.partSize) pool.push(body);
+      if (pooled && body.byteLength === opts.partSize) pool.push(body);
     });
     inflight.add(task);
   };
   const waitForSlot = async () => {
     while (inflight.size >= opts.concurrency) await Promise.race(inflight);
     if (failure !== null) throw failure.error;
-    if (opts.signal?.aborted) throw abortError(opts.signal, opts.store);
+    if (signal?.aborted) throw abortError(signal, t.name);
   };
 
   try {
-    const fresh = () => pool.pop() ?? new Uint8Array(opts.partSize);
-    let buffer = fresh();
-    let filled = 0;
-    const feed = async (chunk: Uint8Array) => {
-      let at = 0;
-      while (at < chunk.byteLength) {
-        const n = Math.min(chunk.byteLength - at, opts.partSize - filled);
-        buffer.set(chunk.subarray(at, at + n), filled);
-        filled += n;
-        at += n;
-        total += n;
-        if (filled === opts.partSize) {
-          await waitForSlot();
-          launch(buffer);
-          buffer = fresh();
-          filled = 0;
-        }
+    if (source.kind === "bytes") {
+      const data = source.data;
+      total = data.byteLength;
+      for (let at = 0; at < data.byteLength || partNumber === 0; at += opts.partSize) {
+        await waitForSlot();
+        launch(data.subarray(at, Math.min(at + opts.partSize, data.byteLength)), false);
       }
-    };
-    for (const chunk of head) await feed(chunk);
-    while (reader !== null) {
-      const { done: end, value } = await readAbortable(reader, opts.signal, opts.store);
-      if (end) break;
-      await feed(value);
-    }
-    if (filled > 0 || partNumber === 0) {
-      await waitForSlot();
-      launch(buffer.subarray(0, filled));
+    } else {
+      const fresh = () => pool.pop() ?? new Uint8Array(opts.partSize);
+      let buffer = fresh();
+      let filled = 0;
+      const feed = async (chunk: Uint8Array) => {
+        let at = 0;
+        while (at < chunk.byteLength) {
+          const n = Math.min(chunk.byteLength - at, opts.partSize - filled);
+          buffer.set(chunk.subarray(at, at + n), filled);
+          filled += n;
+          at += n;
+          total += n;
+          if (filled === opts.partSize) {
+            await waitForSlot();
+            launch(buffer, true);
+            buffer = fresh();
+            filled = 0;
+          }
+        }
+      };
+      for (const chunk of source.head) await feed(chunk);
+      while (true) {
+        if (signal?.aborted) throw abortError(signal, t.name);
+        const { done: end, value } = await source.reader.read();
+        if (end) break;
+        await feed(value);
+      }
+      if (filled > 0 || partNumber === 0) {
+        await waitForSlot();
+        launch(buffer.subarray(0, filled), false);
+      }
     }
     await Promise.all(inflight);
     if (failure !== null) throw (failure as { error: unknown }).error;
     parts.sort((a, b) => a.partNumber - b.partNumber);
-    return await complete(io, uploadId, parts, total, opts);
+    return await complete(t, key, uploadId, parts, total, opts, retrier);
   } catch (err) {
     await Promise.allSettled(inflight);
-    await reader?.cancel(err).catch(() => {});
-    await io.abort(uploadId).catch(() => {});
-    throw err;
+    if (source.kind === "stream") await source.reader.cancel(err).catch(() => {});
+    await t.empty({
+      method: "DELETE",
+      key,
+      query: { uploadId },
+      accept: [404],
+      action: `abort the upload of ${key}`,
+      kind: "abort",
+    }).catch(() => {});
+    throw exhausted(err);
   }
 }
 
 async function complete(
-  io: MultipartIO,
+  t: S3Transport,
+  key: string,
   uploadId: string,
   parts: { partNumber: number; etag: string }[],
   total: number,
   opts: MultipartOptions,
+  retrier: Retrier,
 ): Promise<{ etag?: string }> {
   let attempts = 0;
+  const body = new TextEncoder().encode(completeBody(parts));
   try {
-    return await retrying(() => {
+    return await retrier.run(async () => {
       attempts++;
-      return io.complete(uploadId, parts, opts.signal);
-    }, { ...opts.retry, signal: opts.signal, op: "complete multipart" });
+      const { text } = await t.text({
+        method: "POST",
+        key,
+        query: { uploadId },
+        body,
+        action: `complete the upload of ${key}`,
+        kind: "complete",
+        signal: opts.signal,
+      });
+      const result = parseCompleteResult(text);
+      if (result !== null) return result.etag === undefined ? {} : { etag: result.etag };
+      // 200 with an <Error> body (S3 may fail a Complete after sending its headers).
+      throw errorFromBody(500, text, {
+        action: `complete the upload of ${key}`,
+        store: t.name,
+        key,
+      });
+    }, { op: "complete multipart", key, signal: opts.signal });
   } catch (err) {
     // An earlier attempt may have completed the upload and lost its answer: S3 then says
     // NoSuchUpload to the retry (other servers fail otherwise). The object tells.
     if (attempts > 1 && !opts.signal?.aborted) {
-      const info = await io.stat().catch(() => null);
+      const info = await opts.stat().catch(() => null);
       if (info !== null && info.size === total) {
         return info.etag === undefined ? {} : { etag: info.etag };
       }

@@ -6,7 +6,10 @@
  * @module
  */
 
-import { XMLParser } from "fast-xml-parser";
+// A full npm: specifier, not a bare one: hx is imported by path or URL from projects that do
+// not have hx's deno.json, where a bare specifier would not resolve.
+// deno-lint-ignore no-import-prefix
+import { XMLParser } from "npm:fast-xml-parser@5.12.1";
 
 const parser = new XMLParser({
   ignoreAttributes: true,
@@ -115,11 +118,54 @@ export function parseCompleteResult(body: string): { etag: string | undefined } 
   return { etag: text(root, "ETag") };
 }
 
-/** The upload ids of a ListMultipartUploadsResult. */
-export function parseUploads(body: string): { key: string; uploadId: string }[] {
+/** One unfinished multipart upload, as ListMultipartUploads lists it. */
+export interface ListedUpload {
+  key: string;
+  uploadId: string;
+  /** When it was started, if the server says. */
+  initiated: Date | undefined;
+}
+
+/** One page of ListMultipartUploads. */
+export interface UploadsPage {
+  uploads: ListedUpload[];
+  /** Markers of the next page, when truncated. */
+  next: { keyMarker: string; uploadIdMarker: string } | undefined;
+}
+
+/**
+ * Parses a ListMultipartUploadsResult page (keys decoded when the answer says it encoded
+ * them).
+ *
+ * @throws {SyntaxError} When the body is not a ListMultipartUploadsResult.
+ */
+export function parseUploads(body: string): UploadsPage {
   const root = parseXml(body)?.ListMultipartUploadsResult as Node | undefined;
-  const uploads = (root?.Upload as Node[] | undefined) ?? [];
-  return uploads.map((u) => ({ key: text(u, "Key") ?? "", uploadId: text(u, "UploadId") ?? "" }));
+  if (root === undefined || typeof root !== "object") {
+    throw new SyntaxError("Cannot read the upload listing: not a ListMultipartUploadsResult");
+  }
+  const encoded = text(root, "EncodingType") === "url";
+  const uploads = ((root.Upload as Node[] | undefined) ?? []).map((u) => {
+    const raw = text(u, "Key") ?? "";
+    const initiated = text(u, "Initiated");
+    return {
+      key: encoded ? decodeListedKey(raw) : raw,
+      uploadId: text(u, "UploadId") ?? "",
+      initiated: initiated === undefined ? undefined : new Date(initiated),
+    };
+  });
+  const truncated = text(root, "IsTruncated") === "true";
+  const keyMarker = text(root, "NextKeyMarker");
+  const uploadIdMarker = text(root, "NextUploadIdMarker");
+  return {
+    uploads,
+    next: truncated && keyMarker
+      ? {
+        keyMarker: encoded ? decodeListedKey(keyMarker) : keyMarker,
+        uploadIdMarker: uploadIdMarker ?? "",
+      }
+      : undefined,
+  };
 }
 
 function escapeXml(value: string): string {
