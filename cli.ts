@@ -566,9 +566,7 @@ const SYNC: Record<string, Command> = {
           ? "Nothing to push."
           : `Pushed ${count(result.events, "command")} in ${
             count(result.segments.uploaded, "segment")
-          } and ${count(result.tombstones.uploaded, "tombstone")} (${
-            bytes(result.bytes)
-          }); manifest seq ${result.manifest_seq}.`,
+          } (${bytes(result.bytes)}); manifest seq ${result.manifest_seq}.`,
       );
       if (inv.values.verbose) inv.out(requestsLine(result.requests));
     },
@@ -588,8 +586,8 @@ const SYNC: Record<string, Command> = {
           count(result.segments.imported, "segment")
         }; applied ${count(result.tombstones.applied, "tombstone")}.`,
       );
-      const failed = result.segments.failed + result.tombstones.failed + result.manifests.failed +
-        result.manifests.rollback;
+      const failed = result.segments.failed + result.tombstones.refused + result.manifests.failed +
+        result.manifests.rollback + result.manifests.missing;
       if (failed > 0) {
         inv.err(
           `${
@@ -605,7 +603,14 @@ const SYNC: Record<string, Command> = {
     summary: "show setup, last runs, errors, quarantine and devices",
     async run(inv) {
       const s = await inv.hx().status();
-      if (inv.json) return printJson(inv, s);
+      if (inv.json) {
+        return printJson(inv, {
+          ...s,
+          last_error: s.last_error === null
+            ? null
+            : { ...s.last_error, hint: adviceFor({ ...s.last_error }) },
+        });
+      }
       const now = Date.now();
       const when = (ms: number | null) => (ms === null ? "never" : relativeTime(ms, now));
       if (!s.configured) {
@@ -640,11 +645,16 @@ const SYNC: Record<string, Command> = {
             when(s.last_error.at)
           }): ${s.last_error.category}: ${s.last_error.message}`,
         );
-        if (s.last_error.hint !== null) inv.out(`  what to do: ${s.last_error.hint}`);
+        inv.out(`  what to do: ${adviceFor({ ...s.last_error })}`);
       }
-      if (s.quarantine.length > 0) {
-        inv.out(`\nquarantined objects (${s.quarantine.length}), retried on every pull:`);
-        inv.out(table(s.quarantine.map((q) => [q.kind, q.category, `${q.key}: ${q.message}`])));
+      if (s.quarantine.total > 0) {
+        const by = Object.entries(s.quarantine.by_category).map(([c, n]) => `${n} ${c}`).join(", ");
+        inv.out(
+          `\nquarantined objects: ${s.quarantine.total} (${by}), retried with backoff; the oldest:`,
+        );
+        inv.out(
+          table(s.quarantine.first.map((q) => [q.kind, q.category, `${q.key}: ${q.message}`])),
+        );
       }
       if (s.devices.length > 0) {
         inv.out("\ndevices (last push as seen in their manifests):");

@@ -35,24 +35,28 @@ export type { RecordInput } from "./src/history/record.ts";
 export type { ImportResult } from "./src/history/import_file.ts";
 export type { Shell } from "./src/history/parsed_command.ts";
 export type { ArtifactListing, StoredArtifact } from "./src/history/artifacts.ts";
-export type { PinnedSession, SessionView } from "./src/history/sessions.ts";
+export type { PinnedSession, SessionView } from "./src/vault/sessions.ts";
 export { hookScript } from "./src/history/shell_hooks.ts";
 export type { FindQuery, InsertCounts, StoredEvent } from "./src/vault/events.ts";
 export type { ApplyResult, ForgetOptions } from "./src/vault/tombstones.ts";
 export type { PushCounts, PushOptions, PushResult } from "./src/sync/push.ts";
 export type { PullCounts, PullOptions, PullResult } from "./src/sync/pull.ts";
 export type { DeviceStatus, SyncStatus } from "./src/sync/status.ts";
-export type { RunKind, RunRecord } from "./src/sync/runs.ts";
-export type { QuarantineEntry, QuarantineKind } from "./src/sync/quarantine.ts";
+export type { RunKind, RunRecord } from "./src/vault/runs.ts";
+export type { QuarantineEntry, QuarantineKind, QuarantineSummary } from "./src/vault/quarantine.ts";
 export type { AutoSyncState } from "./src/sync/auto.ts";
 export type { BlobUploadCounts } from "./src/sync/blobs.ts";
 export type { VerifyProblem, VerifyReport } from "./src/sync/verify.ts";
 export type { InitOptions, InitResult, JoinOptions, SetupOptions } from "./src/sync/setup.ts";
 export type { DoctorCheck, DoctorReport } from "./src/doctor.ts";
-export type { ArtifactRecord, EventRecord, TombstonePayload } from "./src/object/payloads.ts";
-export { HxHome, type SyncConfig } from "./src/vault/home.ts";
-export { Vault, type VaultOpenOptions } from "./src/vault/vault.ts";
-export { Db, type Row } from "./src/vault/db.ts";
+export type {
+  ArtifactRecord,
+  EventRecord,
+  ManifestPayload,
+  ManifestSegment,
+  TombstonePayload,
+} from "./src/object/payloads.ts";
+export type { SyncConfig } from "./src/vault/home.ts";
 
 export type {
   CallOptions,

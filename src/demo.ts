@@ -104,7 +104,7 @@ export async function runDemo(
     for (const f of files) out(`  ${relative(storeDir, f)}`);
     const desktopStatus = await desktop.status();
     out(
-      `desktop status: ${desktopStatus.events} commands, ${desktopStatus.devices.length} devices seen, ${desktopStatus.quarantine.length} objects quarantined.`,
+      `desktop status: ${desktopStatus.events} commands, ${desktopStatus.devices.length} devices seen, ${desktopStatus.quarantine.total} objects quarantined.`,
     );
     return root;
   } finally {

@@ -106,10 +106,10 @@ export async function runDoctor(
       );
       check(
         "quarantine",
-        status.quarantine.length === 0,
-        status.quarantine.length === 0
+        status.quarantine.total === 0,
+        status.quarantine.total === 0
           ? "empty"
-          : `${status.quarantine.length} objects, retried on every pull (hx sync status)`,
+          : `${status.quarantine.total} objects, retried with backoff (hx sync status)`,
       );
       check(
         "auto-sync",

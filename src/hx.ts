@@ -14,6 +14,7 @@ import { loadSyncSetup, openSyncContext, type SyncContext } from "./sync/context
 import { withLock } from "./sync/lock.ts";
 import { pull, type PullOptions, type PullResult } from "./sync/pull.ts";
 import { push, type PushOptions, type PushResult } from "./sync/push.ts";
+import { publishManifest } from "./sync/manifest.ts";
 import {
   addKeySlot,
   type InitOptions,
@@ -46,7 +47,7 @@ import {
   pinSession,
   type SessionView,
   sessionView,
-} from "./history/sessions.ts";
+} from "./vault/sessions.ts";
 
 /** What an automatic sync attempt did. */
 export type AutoSyncOutcome = "off" | "not_due" | "busy" | "synced" | "failed";
@@ -131,10 +132,14 @@ export class Hx {
     return findEvents(this.vault.db, query);
   }
 
-  /** Forgets a window here (and cached blobs only it referenced), and creates the tombstone the next push publishes. */
+  /**
+   * Forgets a window here (and cached blobs only it referenced), leaving no byte of it in the
+   * index or its log, and creates the tombstone the next push publishes.
+   */
   async forget(opts: ForgetOptions): Promise<{ tombstone: TombstonePayload } & ApplyResult> {
     const result = forget(this.vault, opts);
     await removeCachedBlobs(this.home.blobsDir, result.orphanedBlobs);
+    this.vault.db.checkpoint();
     return result;
   }
 
@@ -226,6 +231,9 @@ export class Hx {
     return await this.#session(async (ctx) => {
       const pushed = await push(ctx, opts.push ?? {});
       const pulled = await pull(ctx, opts.pull ?? {});
+      // The pull found this device's manifest on the store older than it knows: rewrite it
+      // now, so that no device joining next sees the older one alone.
+      if (pulled.republish) pushed.manifest_seq = await publishManifest(ctx, { force: true });
       return { push: pushed, pull: pulled };
     }, opts.wait ?? true);
   }
@@ -279,7 +287,7 @@ export class Hx {
       try {
         await this.#withContext(async (ctx) => {
           await push(ctx);
-          await pull(ctx);
+          if ((await pull(ctx)).republish) await publishManifest(ctx, { force: true });
         });
       } catch {
         recordAutoSync(this.vault.db, state, false, now); // the run records keep the error
@@ -304,7 +312,11 @@ export class Hx {
   last(opts: { sessionId?: string; except?: string } = {}): SessionView {
     const id = opts.sessionId ??
       latestSessionId(this.vault.db, opts.except === undefined ? {} : { except: opts.except });
-    if (id === null) throw new HxError("not_found", "Cannot show the last session: no history yet");
+    if (id === null) {
+      throw new HxError("not_found", "Cannot show the last session: no history yet", {
+        code: "no_history",
+      });
+    }
     return sessionView(this.vault.db, id);
   }
 

@@ -191,7 +191,7 @@ Deno.test("a second device joins with the exported key and both converge through
     assert.equal(noop.requests.total, 1); // one LIST, nothing else
     const status = JSON.parse((await hx(b, ["sync", "status", "--json"])).stdout);
     assert.equal(status.configured, true);
-    assert.deepEqual(status.quarantine, []);
+    assert.equal(status.quarantine.total, 0);
     assert.equal(status.devices.length, 1);
     // the key file is private
     const keyFile = join(b, "keys", `${status.vault_id}.key`);
@@ -235,13 +235,14 @@ Deno.test("hx sync status --json lists quarantined objects with category and mes
     assert.equal(pull.code, 0);
     assert.match(pull.stderr, /1 object failed, now in quarantine/);
     const status = JSON.parse((await hx(b, ["sync", "status", "--json"])).stdout);
-    assert.equal(status.quarantine.length, 1);
-    assert.equal(status.quarantine[0].kind, "segment");
-    assert.equal(status.quarantine[0].category, "hash_mismatch");
-    assert.match(status.quarantine[0].message, /SHA-256/);
+    assert.equal(status.quarantine.total, 1);
+    assert.deepEqual(status.quarantine.by_category, { hash_mismatch: 1 });
+    assert.equal(status.quarantine.first[0].kind, "segment");
+    assert.equal(status.quarantine.first[0].category, "hash_mismatch");
+    assert.match(status.quarantine.first[0].message, /SHA-256/);
     assert.equal(status.last_error.category, "hash_mismatch");
     const human = await hx(b, ["sync", "status"]);
-    assert.match(human.stdout, /quarantined objects \(1\)/);
+    assert.match(human.stdout, /quarantined objects: 1 \(1 hash_mismatch\)/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -10,21 +10,22 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { basename } from "node:path";
-import { uuidFromHash } from "../_ids.ts";
 import { HxError } from "../errors.ts";
-import type { EventRecord } from "../object/payloads.ts";
-import { type InsertCounts, insertEvents, insertSession } from "../vault/events.ts";
+import { type EventRecord, IMPORT_NODE_ID } from "../object/payloads.ts";
+import { type InsertCounts, insertEvents, recordedInSecond } from "../vault/events.ts";
+import { insertSession } from "../vault/sessions.ts";
 import type { Vault } from "../vault/vault.ts";
 import { parseBash } from "./parse_bash.ts";
 import { parseFish } from "./parse_fish.ts";
 import { parseZsh } from "./parse_zsh.ts";
 import type { ParsedCommand, Shell } from "./parsed_command.ts";
-import { scrubSecrets } from "./scrub.ts";
+import { redactSecrets } from "./secrets.ts";
 
 /** What an import did. */
 export interface ImportResult extends InsertCounts {
+  /** Commands skipped because the shell hook already recorded them (same text, same second). */
+  recorded: number;
   /** The shell whose format was read. */
   shell: Shell;
   /** Commands read from the file. */
@@ -55,9 +56,12 @@ export function detectShell(path: string, bytes: Uint8Array): Shell {
   return "bash";
 }
 
-/** The session all of a node's imports from one shell belong to. */
-export function importSessionId(nodeId: string, shell: Shell): string {
-  return uuidFromHash(createHash("sha256").update(`hx import ${nodeId} ${shell}`).digest());
+/**
+ * The session all imports from one shell belong to, on every device: imported history has
+ * one identity whichever device imported it (its node is {@linkcode IMPORT_NODE_ID}).
+ */
+export function importSessionId(shell: Shell): string {
+  return `import-${shell}`;
 }
 
 /** A well-mixed 53-bit hash of a string (two 32-bit multiply-xorshift lanes). */
@@ -99,21 +103,25 @@ function seqOf(startedAt: number | null, h: number): number {
 export function importCommands(
   vault: Vault,
   commands: readonly ParsedCommand[],
-  opts: { shell: Shell; undatedTime: number },
-): InsertCounts {
-  const session = importSessionId(vault.nodeId, opts.shell);
+  opts: { shell: Shell; undatedTime: number; secretPatterns?: readonly RegExp[] },
+): InsertCounts & { recorded: number } {
+  const session = importSessionId(opts.shell);
+  let recorded = 0;
   const seen = new Map<number, number>(); // occurrences, by hash of the identity
   const events: EventRecord[] = [];
-  let firstStart = Number.POSITIVE_INFINITY;
   commands.forEach((c, i) => {
-    const identity = `${c.started_at ?? "-"}\0${c.cmd}`;
+    const cmd = redactSecrets(c.cmd, opts.secretPatterns);
+    if (c.started_at !== null && recordedInSecond(vault.db, cmd, c.started_at)) {
+      recorded++; // the shell hook recorded it already, with more detail
+      return;
+    }
+    const identity = `${c.started_at ?? "-"}\0${cmd}`;
     const h = hash53(identity);
     const occurrence = seen.get(h) ?? 0;
     seen.set(h, occurrence + 1);
     const started = c.started_at ?? Math.max(0, opts.undatedTime - (commands.length - i));
-    firstStart = Math.min(firstStart, started);
     events.push({
-      node_id: vault.nodeId,
+      node_id: IMPORT_NODE_ID,
       session_id: session,
       seq: seqOf(c.started_at, occurrence === 0 ? h : hash53(`${identity}\0${occurrence}`)),
       started_at: started,
@@ -121,21 +129,21 @@ export function importCommands(
       duration_ms: c.duration_ms,
       exit_code: null,
       cwd: null,
-      cmd: scrubSecrets(c.cmd),
-      host: vault.host,
+      cmd,
+      host: null, // where the file's commands ran is not known
     });
   });
   return vault.db.transaction(() => {
     if (events.length > 0) {
       insertSession(vault.db, {
         session_id: session,
-        node_id: vault.nodeId,
-        started_at: firstStart,
-        host: vault.host,
+        node_id: IMPORT_NODE_ID,
+        started_at: 0,
+        host: null,
         shell: opts.shell,
       }, null);
     }
-    return insertEvents(vault.db, events, null);
+    return { ...insertEvents(vault.db, events, { origin: "here" }), recorded };
   });
 }
 
@@ -189,10 +197,15 @@ export async function readHistoryFile(
  * @param file What {@linkcode readHistoryFile} returned.
  * @returns What was imported.
  */
-export function importHistory(vault: Vault, file: HistoryFile): ImportResult {
+export function importHistory(
+  vault: Vault,
+  file: HistoryFile,
+  opts: { secretPatterns?: readonly RegExp[] } = {},
+): ImportResult {
   const counts = importCommands(vault, file.commands, {
     shell: file.shell,
     undatedTime: file.mtime,
+    ...(opts.secretPatterns === undefined ? {} : { secretPatterns: opts.secretPatterns }),
   });
   return { shell: file.shell, parsed: file.commands.length, ...counts };
 }

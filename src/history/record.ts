@@ -1,14 +1,15 @@
 /**
  * Recording one command into the local index: what the shell hook runs after every
- * command. It touches only SQLite, never the network.
+ * command. It touches only SQLite, never the network; secrets are redacted first.
  *
  * @module
  */
 
 import type { EventRecord } from "../object/payloads.ts";
-import { insertEvents, insertSession, OWN_NODE_REF } from "../vault/events.ts";
+import { insertEvents } from "../vault/events.ts";
+import { insertSession, nextSeq } from "../vault/sessions.ts";
 import type { Vault } from "../vault/vault.ts";
-import { scrubSecrets } from "./scrub.ts";
+import { redactSecrets } from "./secrets.ts";
 
 /** One finished command as the shell reports it. */
 export interface RecordInput {
@@ -31,13 +32,19 @@ export interface RecordInput {
 }
 
 /**
- * Records a command, unless a tombstone covers its time (then it is dropped).
+ * Records a command (secrets redacted), unless a tombstone covers its time (then it is
+ * dropped).
  *
  * @param vault This device's index.
  * @param input The command.
+ * @param opts Users' secret patterns.
  * @returns Whether it was stored (`false` for a duplicate or a forgotten time).
  */
-export function recordEvent(vault: Vault, input: RecordInput): boolean {
+export function recordEvent(
+  vault: Vault,
+  input: RecordInput,
+  opts: { secretPatterns?: readonly RegExp[] } = {},
+): boolean {
   const db = vault.db;
   return db.transaction(() => {
     insertSession(db, {
@@ -47,13 +54,7 @@ export function recordEvent(vault: Vault, input: RecordInput): boolean {
       host: vault.host,
       shell: input.shell ?? null,
     }, null);
-    const seq = input.seq ??
-      (db.get<{ n: number | null }>(
-          `SELECT max(seq) AS n FROM events WHERE node_ref = ?
-             AND session_ref = (SELECT ref FROM sessions WHERE session_id = ?)`,
-          OWN_NODE_REF,
-          input.session_id,
-        )?.n ?? 0) + 1;
+    const seq = input.seq ?? nextSeq(db, input.session_id);
     const ended = input.ended_at === undefined ? vault.now() : input.ended_at;
     const event: EventRecord = {
       node_id: vault.nodeId,
@@ -64,9 +65,9 @@ export function recordEvent(vault: Vault, input: RecordInput): boolean {
       duration_ms: ended === null ? null : Math.max(0, ended - input.started_at),
       exit_code: input.exit_code ?? null,
       cwd: input.cwd ?? null,
-      cmd: scrubSecrets(input.cmd),
+      cmd: redactSecrets(input.cmd, opts.secretPatterns),
       host: vault.host,
     };
-    return insertEvents(db, [event], null).inserted === 1;
+    return insertEvents(db, [event], { origin: "here" }).inserted === 1;
   });
 }

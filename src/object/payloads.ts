@@ -78,7 +78,11 @@ export interface SegmentPayload {
   pins: PinRecord[];
 }
 
-/** A forgotten time window: every event that started inside it, on `node_id` or on all nodes. */
+/**
+ * A forgotten set of events: every event that started inside `[start_ts, end_ts]`, on
+ * `node_id` (or on every node when `null`), whose command's SHA-256 is `cmd_sha256` (or any
+ * command when `null`).
+ */
 export interface TombstonePayload {
   /** The tombstone's id. */
   tombstone_id: string;
@@ -88,50 +92,82 @@ export interface TombstonePayload {
   created_at: number;
   /** Start of the forgotten window (ms, inclusive). */
   start_ts: number;
-  /** End of the forgotten window (ms, inclusive). */
+  /** End of the forgotten window (ms, inclusive); at most `created_at` plus the clock skew. */
   end_ts: number;
   /** Limit to one node's events; `null` covers every node. */
   node_id: string | null;
+  /** Limit to one command (SHA-256 of its text, hex); `null` covers every command. */
+  cmd_sha256: string | null;
 }
 
-/** One published segment as a manifest lists it. */
+/** One object a node publishes, as its manifest lists it: a segment, or a pack of segments. */
 export interface ManifestSegment {
   segment_id: string;
   /** SHA-256 of the object bytes as stored. */
   sha256: string;
-  created_at: number;
-  events: number;
+  /** Size of the stored object. */
   bytes: number;
-}
-
-/** One published tombstone as a manifest lists it. */
-export interface ManifestTombstone {
-  tombstone_id: string;
-  sha256: string;
+  /** Events it holds. */
+  events: number;
+  /** The first and last segment numbers it covers (equal for a loose segment). */
+  first: number;
+  last: number;
+  /** When its earliest and latest events started (ms); both 0 when it holds none. */
+  start_ts: number;
+  end_ts: number;
+  /** When it was written (ms). */
   created_at: number;
 }
 
-/** A node's record of everything it has published. */
+/** A node's record of what it publishes, what it has seen, and every tombstone it applied. */
 export interface ManifestPayload {
+  format: 2;
   vault_id: string;
   node_id: string;
   manifest_seq: number;
   created_at: number;
   host: string | null;
+  /** The highest seq of every node the writer has accepted, itself included. */
+  seen: Record<string, number>;
+  tombstones: TombstonePayload[];
   segments: ManifestSegment[];
-  tombstones: ManifestTombstone[];
-  capabilities: { format: number; compression: string[] };
 }
 
-/** Bounds on what a reader accepts. */
+/** The node that imported history belongs to, whichever device imported it. */
+export const IMPORT_NODE_ID = "6cac7199-617e-8a86-b48d-5fd9cca0b10f";
+
+/** The largest clock skew between devices that readers tolerate (ms). */
+export const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** Jan 1st 2020, from which the largest plausible manifest seq is counted. */
+const SEQ_EPOCH = Date.UTC(2020, 0, 1);
+
+/**
+ * The largest manifest seq a device could have written by `now`: ten manifests a second
+ * since 2020, orders of magnitude beyond any real device. Larger seqs are forgeries.
+ *
+ * @param now The reader's clock (ms).
+ * @returns The bound.
+ */
+export function maxPlausibleSeq(now: number): number {
+  return Math.max(1_000_000, Math.floor((now - SEQ_EPOCH) / 100));
+}
+
+/**
+ * Bounds on what a reader accepts: orders of magnitude above what an honest device writes
+ * (a segment holds at most 10,000 events, a pack 100,000; a manifest lists a few packs and
+ * at most 64 loose segments), far below what would hurt.
+ */
 export const LIMITS = {
   cmdChars: 256 * 1024,
   cwdChars: 4096,
   hostChars: 255,
   nameChars: 1024,
   sessionIdChars: 64,
-  recordsPerSegment: 200_000,
-  entriesPerManifest: 2_000_000,
+  recordsPerSegment: 1_000_000,
+  segmentsPerManifest: 20_000,
+  tombstonesPerManifest: 100_000,
+  nodesPerManifest: 10_000,
 } as const;
 
 const SESSION_RE = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -181,9 +217,9 @@ function intOrNull(o: Obj, f: string, what: string, min: number, max: number): n
   return o[f] === null || o[f] === undefined ? null : int(o, f, what, min, max);
 }
 
-function ownedBy(o: Obj, what: string, node: string): string {
+function ownedBy(o: Obj, what: string, node: string, imported = false): string {
   const owner = text(o, "node_id", what, 36, UUID_RE);
-  if (owner !== node) {
+  if (owner !== node && !(imported && owner === IMPORT_NODE_ID)) {
     throw new IntegrityError(
       "wrong_node",
       `Cannot import ${what}: it claims node ${owner} inside an object of node ${node}`,
@@ -206,12 +242,12 @@ export function encodeJson(value: unknown): Uint8Array {
   return utf8.encode(JSON.stringify(value));
 }
 
-/** Validates one event that must belong to `node`. */
+/** Validates one event that must belong to `node` (or be imported history, which any node publishes). */
 export function checkEvent(value: unknown, node: string): EventRecord {
   const what = "event";
   const o = obj(value, what);
   return {
-    node_id: ownedBy(o, what, node),
+    node_id: ownedBy(o, what, node, true),
     session_id: text(o, "session_id", what, LIMITS.sessionIdChars, SESSION_RE),
     seq: int(o, "seq", what, 0, Number.MAX_SAFE_INTEGER),
     started_at: int(o, "started_at", what, 0, MAX_TS),
@@ -229,7 +265,7 @@ function checkSession(value: unknown, node: string): SessionRecord {
   const o = obj(value, what);
   return {
     session_id: text(o, "session_id", what, LIMITS.sessionIdChars, SESSION_RE),
-    node_id: ownedBy(o, what, node),
+    node_id: ownedBy(o, what, node, true),
     started_at: int(o, "started_at", what, 0, MAX_TS),
     host: textOrNull(o, "host", what, LIMITS.hostChars),
     shell: textOrNull(o, "shell", what, 64),
@@ -281,48 +317,40 @@ export function parseSegment(bytes: Uint8Array, node: string): SegmentPayload {
 }
 
 /**
- * Validates a decrypted tombstone payload created by `node`.
+ * Validates one tombstone: its fields, and that its window does not end after it was made
+ * (beyond the clock skew).
  *
- * @param bytes The plaintext payload.
- * @param node The node whose manifest declared it.
- * @param tombstoneId The id its key and manifest gave.
+ * @param value The tombstone as parsed from JSON.
  * @returns The tombstone.
- * @throws {IntegrityError} `bad_payload`, `wrong_node` or `wrong_id`.
+ * @throws {IntegrityError} `bad_payload`, or `future` for a window that ends after its making.
  */
-export function parseTombstone(
-  bytes: Uint8Array,
-  node: string,
-  tombstoneId: string,
-): TombstonePayload {
+export function checkTombstone(value: unknown): TombstonePayload {
   const what = "tombstone";
-  const o = obj(parseJson(bytes, what), what);
-  const id = text(o, "tombstone_id", what, 36, UUID_RE);
-  if (id !== tombstoneId) {
-    throw new IntegrityError(
-      "wrong_id",
-      `Cannot import tombstone: it says ${id}, expected ${tombstoneId}`,
-    );
-  }
-  const createdBy = text(o, "created_by", what, 36, UUID_RE);
-  if (createdBy !== node) {
-    throw new IntegrityError(
-      "wrong_node",
-      `Cannot import tombstone: created by ${createdBy}, but declared by node ${node}`,
-    );
-  }
+  const o = obj(value, what);
   const start = int(o, "start_ts", what, 0, MAX_TS);
   const end = int(o, "end_ts", what, 0, MAX_TS);
+  const created = int(o, "created_at", what, 0, MAX_TS);
   if (end < start) fail(what, "its window ends before it starts");
-  const scope = o.node_id === null || o.node_id === undefined
-    ? null
-    : text(o, "node_id", what, 36, UUID_RE);
+  if (end > created + CLOCK_SKEW_MS) {
+    throw new IntegrityError(
+      "future",
+      `Cannot apply tombstone: its window ends ${new Date(end).toISOString()}, after it was made (${
+        new Date(created).toISOString()
+      })`,
+    );
+  }
   return {
-    tombstone_id: id,
-    created_by: createdBy,
-    created_at: int(o, "created_at", what, 0, MAX_TS),
+    tombstone_id: text(o, "tombstone_id", what, 36, UUID_RE),
+    created_by: text(o, "created_by", what, 36, UUID_RE),
+    created_at: created,
     start_ts: start,
     end_ts: end,
-    node_id: scope,
+    node_id: o.node_id === null || o.node_id === undefined
+      ? null
+      : text(o, "node_id", what, 36, UUID_RE),
+    cmd_sha256: o.cmd_sha256 === null || o.cmd_sha256 === undefined
+      ? null
+      : text(o, "cmd_sha256", what, 64, SHA256_RE),
   };
 }
 
@@ -332,12 +360,25 @@ export function parseTombstone(
  * @param bytes The plaintext payload.
  * @param vault The vault being pulled.
  * @param node The node its key names.
- * @returns The manifest.
- * @throws {IntegrityError} `bad_payload`, `wrong_vault` or `wrong_node`.
+ * @param now The reader's clock (ms), which bounds the seqs it believes.
+ * @returns The manifest; tombstones that break their rules are left out and returned apart.
+ * @throws {IntegrityError} `bad_payload`, `wrong_vault`, `wrong_node`, `unsupported_version`,
+ *   or `future` for a seq no device could have written.
  */
-export function parseManifest(bytes: Uint8Array, vault: string, node: string): ManifestPayload {
+export function parseManifest(
+  bytes: Uint8Array,
+  vault: string,
+  node: string,
+  now: number,
+): { manifest: ManifestPayload; refused: { tombstone: unknown; error: IntegrityError }[] } {
   const what = "manifest";
   const o = obj(parseJson(bytes, what), what);
+  if (o.format !== 2) {
+    throw new IntegrityError(
+      "unsupported_version",
+      `Cannot read manifest: format ${String(o.format ?? 1)} is not supported (this hx reads 2)`,
+    );
+  }
   const vaultId = text(o, "vault_id", what, 36, UUID_RE);
   if (vaultId !== vault) {
     throw new IntegrityError(
@@ -346,39 +387,63 @@ export function parseManifest(bytes: Uint8Array, vault: string, node: string): M
     );
   }
   const nodeId = ownedBy(o, what, node);
-  const max = LIMITS.entriesPerManifest;
-  const segments = arr(o.segments, "manifest segments", max).map((v) => {
+  const bound = maxPlausibleSeq(now);
+  const seq = int(o, "manifest_seq", what, 1, Number.MAX_SAFE_INTEGER);
+  if (seq > bound) {
+    throw new IntegrityError(
+      "future",
+      `Cannot accept manifest of node ${node}: its seq ${seq} is beyond what any device could have written`,
+    );
+  }
+  const segments = arr(o.segments, "manifest segments", LIMITS.segmentsPerManifest).map((v) => {
     const s = obj(v, "manifest segment");
+    const first = int(s, "first", what, 1, bound);
+    const last = int(s, "last", what, first, bound);
     return {
       segment_id: text(s, "segment_id", what, 36, UUID_RE),
       sha256: text(s, "sha256", what, 64, SHA256_RE),
-      created_at: int(s, "created_at", what, 0, MAX_TS),
-      events: int(s, "events", what, 0, LIMITS.recordsPerSegment),
       bytes: int(s, "bytes", what, 0, Number.MAX_SAFE_INTEGER),
+      events: int(s, "events", what, 0, LIMITS.recordsPerSegment),
+      first,
+      last,
+      start_ts: int(s, "start_ts", what, 0, MAX_TS),
+      end_ts: int(s, "end_ts", what, 0, MAX_TS),
+      created_at: int(s, "created_at", what, 0, MAX_TS),
     };
   });
-  const tombstones = arr(o.tombstones, "manifest tombstones", max).map((v) => {
-    const t = obj(v, "manifest tombstone");
-    return {
-      tombstone_id: text(t, "tombstone_id", what, 36, UUID_RE),
-      sha256: text(t, "sha256", what, 64, SHA256_RE),
-      created_at: int(t, "created_at", what, 0, MAX_TS),
-    };
-  });
-  const caps = o.capabilities === undefined ? {} : obj(o.capabilities, "manifest capabilities");
+  const tombstones: TombstonePayload[] = [];
+  const refused: { tombstone: unknown; error: IntegrityError }[] = [];
+  for (const t of arr(o.tombstones, "manifest tombstones", LIMITS.tombstonesPerManifest)) {
+    try {
+      tombstones.push(checkTombstone(t));
+    } catch (err) {
+      if (!(err instanceof IntegrityError)) throw err;
+      refused.push({ tombstone: t, error: err });
+    }
+  }
+  const seenObj = obj(o.seen, "manifest seen");
+  const seenEntries = Object.entries(seenObj);
+  if (seenEntries.length > LIMITS.nodesPerManifest) fail(what, "its seen list is too long");
+  const seen: Record<string, number> = {};
+  for (const [id, value] of seenEntries) {
+    // A claim no device could have made raises no floor: it is dropped, not trusted.
+    if (!UUID_RE.test(id) || typeof value !== "number" || !Number.isSafeInteger(value)) {
+      fail(what, "its seen list is malformed");
+    }
+    if (value >= 1 && value <= bound) seen[id] = value;
+  }
   return {
-    vault_id: vaultId,
-    node_id: nodeId,
-    manifest_seq: int(o, "manifest_seq", what, 1, Number.MAX_SAFE_INTEGER),
-    created_at: int(o, "created_at", what, 0, MAX_TS),
-    host: textOrNull(o, "host", what, LIMITS.hostChars),
-    segments,
-    tombstones,
-    capabilities: {
-      format: typeof caps.format === "number" ? caps.format : 1,
-      compression: Array.isArray(caps.compression)
-        ? caps.compression.filter((c): c is string => typeof c === "string")
-        : ["gzip"],
+    manifest: {
+      format: 2,
+      vault_id: vaultId,
+      node_id: nodeId,
+      manifest_seq: seq,
+      created_at: int(o, "created_at", what, 0, MAX_TS),
+      host: textOrNull(o, "host", what, LIMITS.hostChars),
+      seen,
+      tombstones,
+      segments,
     },
+    refused,
   };
 }

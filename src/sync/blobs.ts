@@ -9,8 +9,16 @@ import { gzip } from "../crypto/envelope.ts";
 import { openStream, sealStream } from "../crypto/stream_envelope.ts";
 import { IntegrityError } from "../errors.ts";
 import { blobKey } from "../object/keys.ts";
-import type { StoredArtifact } from "../history/artifacts.ts";
-import { PreconditionError } from "../store/errors.ts";
+import { categoryOf } from "../store/errors.ts";
+import {
+  blobsWithoutId,
+  markBlobUploaded,
+  type PendingBlob,
+  pendingBlobs,
+  recordCachedBlob,
+  setBlobId,
+  type StoredArtifact,
+} from "../vault/artifacts.ts";
 import {
   blobPath,
   cacheStream,
@@ -28,18 +36,18 @@ export async function blobIdOf(ctx: SyncContext, sha256: string): Promise<string
 /** Gives this device's artifacts their store blob id (keyed by the vault key). */
 export async function assignBlobIds(ctx: SyncContext): Promise<void> {
   const db = ctx.vault.db;
-  const pending = db.all<{ sha256: string }>(
-    "SELECT DISTINCT sha256 FROM artifacts WHERE node_id = ? AND blob_hash IS NULL",
-    ctx.vault.nodeId,
-  );
-  for (const { sha256 } of pending) {
-    db.run(
-      "UPDATE artifacts SET blob_hash = ? WHERE node_id = ? AND sha256 = ? AND blob_hash IS NULL",
-      await blobIdOf(ctx, sha256),
-      ctx.vault.nodeId,
-      sha256,
-    );
+  const node = ctx.vault.nodeId;
+  for (const sha256 of blobsWithoutId(db, node)) {
+    setBlobId(db, node, sha256, await blobIdOf(ctx, sha256));
   }
+}
+
+/** This device's blobs still to upload, with their store keys. */
+export function blobsToUpload(ctx: SyncContext): (PendingBlob & { key: string })[] {
+  return pendingBlobs(ctx.vault.db, ctx.vault.nodeId).map((b) => ({
+    ...b,
+    key: blobKey(ctx.vaultId, b.blob_hash),
+  }));
 }
 
 /** Whether gzip is worth it: the first MiB must shrink below 90 %. */
@@ -84,17 +92,12 @@ export async function uploadPendingBlobs(
 ): Promise<BlobUploadCounts> {
   const db = ctx.vault.db;
   const counts: BlobUploadCounts = { uploaded: 0, present: 0, bytes: 0 };
-  const pending = db.all<{ sha256: string; size: number; blob_hash: string }>(
-    `SELECT b.sha256, b.size, min(a.blob_hash) AS blob_hash FROM blobs b
-     JOIN artifacts a ON a.sha256 = b.sha256 AND a.node_id = ?
-     WHERE b.uploaded = 0 AND a.blob_hash IS NOT NULL GROUP BY b.sha256`,
-    ctx.vault.nodeId,
-  );
+  const pending = blobsToUpload(ctx);
   const total = pending.reduce((n, b) => n + b.size, 0);
   const signal = opts.signal === undefined ? {} : { signal: opts.signal };
   let base = 0;
   for (const blob of pending) {
-    const key = blobKey(ctx.vaultId, blob.blob_hash);
+    const key = blob.key;
     const path = blobPath(ctx.home.blobsDir, blob.sha256);
     if ((await ctx.store.stat(key, signal)) !== null) {
       counts.present++;
@@ -125,12 +128,7 @@ export async function uploadPendingBlobs(
         counts.uploaded++;
         counts.bytes += blob.size;
       } catch (err) {
-        if (
-          !(err instanceof PreconditionError ||
-            (err as { category?: string }).category === "precondition")
-        ) {
-          throw err;
-        }
+        if (categoryOf(err) !== "precondition") throw err;
         counts.present++; // another device uploaded the same content meanwhile
       }
     } else {
@@ -138,7 +136,7 @@ export async function uploadPendingBlobs(
     }
     base += blob.size;
     opts.onProgress?.(base, total);
-    db.run("UPDATE blobs SET uploaded = 1 WHERE sha256 = ?", blob.sha256);
+    markBlobUploaded(db, blob.sha256);
   }
   return counts;
 }
@@ -203,10 +201,6 @@ export async function fetchBlob(
     }
     throw err;
   }
-  ctx.vault.db.run(
-    "INSERT OR IGNORE INTO blobs (sha256, size, uploaded) VALUES (?, ?, 1)",
-    artifact.sha256,
-    artifact.size,
-  );
+  recordCachedBlob(ctx.vault.db, artifact.sha256, artifact.size);
   return blobPath(dir, artifact.sha256);
 }

@@ -6,13 +6,13 @@
  */
 
 import { VaultKey } from "../crypto/vault_key.ts";
-import { checkKey, readDescriptor } from "./descriptor.ts";
 import { HxError } from "../errors.ts";
 import { Meter } from "../store/metered.ts";
 import { openStore, type OpenStoreOptions } from "../store/open.ts";
 import type { SyncStore } from "../store/types.ts";
 import type { HxHome, SyncConfig } from "../vault/home.ts";
 import type { Vault } from "../vault/vault.ts";
+import { checkKey, readDescriptor } from "./descriptor.ts";
 
 /** An open sync session of one device. */
 export interface SyncContext {
@@ -33,6 +33,8 @@ export interface SyncContext {
  *
  * @param home The data directory.
  * @returns The configuration and the key (`null` for unencrypted vaults).
+ * @throws {HxError} `precondition` (code `not_configured`) before setup; `auth` (code
+ *   `key_missing`) when the key file is missing or for another vault.
  */
 export async function loadSyncSetup(
   home: HxHome,
@@ -40,7 +42,7 @@ export async function loadSyncSetup(
   const config = await home.readConfig();
   if (config === null) {
     throw new HxError("precondition", "Cannot sync: this device is not set up for sync", {
-      hint: "run hx sync init --store URI, or hx sync join --store URI --key KEY",
+      code: "not_configured",
     });
   }
   if (!config.encrypted) return { config, key: null };
@@ -49,15 +51,13 @@ export async function loadSyncSetup(
     throw new HxError(
       "auth",
       `Cannot sync: the vault key is missing (${home.keyPath(config.vault_id)})`,
-      {
-        hint: "run hx sync join again with --key from another device",
-      },
+      { code: "key_missing" },
     );
   }
   const { vaultId, key } = await VaultKey.fromExportString(exported);
   if (vaultId !== config.vault_id) {
     throw new HxError("auth", `Cannot sync: the stored key is for vault ${vaultId}`, {
-      hint: "run hx sync join again with --key from another device",
+      code: "key_missing",
     });
   }
   return { config, key };
@@ -68,7 +68,7 @@ export async function loadSyncSetup(
  *
  * @param home The data directory.
  * @param vault The open index.
- * @param storeOptions Environment, `fetch` and retry policy for the store.
+ * @param storeOptions Environment and retry policy for the store.
  * @returns The session; close its store when done.
  */
 export async function openSyncContext(
@@ -96,7 +96,7 @@ export async function verifyKey(ctx: SyncContext): Promise<void> {
   const descriptor = await readDescriptor(ctx.store, ctx.vaultId);
   if (!descriptor.encrypted) {
     throw new HxError("corrupt", `Cannot sync: vault ${ctx.vaultId} says it is not encrypted`, {
-      hint: "the descriptor was replaced; check the store",
+      hint: "the vault descriptor was replaced; check the store",
     });
   }
   await checkKey(descriptor, ctx.key);

@@ -16,6 +16,9 @@ import { decodeFrame, encodeFrame } from "../object/frame.ts";
 import { FORMAT_VERSION, MAGIC, type ObjectHeader } from "../object/header.ts";
 import { parseJson } from "../object/payloads.ts";
 
+/** The vault format this hx writes and reads. */
+export const VAULT_FORMAT = 2;
+
 /** The descriptor's content. */
 export interface VaultDescriptor {
   format: number;
@@ -78,8 +81,17 @@ export function decodeDescriptor(bytes: Uint8Array, vaultId: string): VaultDescr
       `Cannot read the vault descriptor: it describes ${d.vault_id}, not ${vaultId}`,
     );
   }
+  const format = typeof d.format === "number" ? d.format : 1;
+  if (format !== VAULT_FORMAT) {
+    throw new IntegrityError(
+      "unsupported_version",
+      format < VAULT_FORMAT
+        ? `Cannot use vault ${vaultId}: it was made by an older hx (format ${format}); create a new vault and push again`
+        : `Cannot use vault ${vaultId}: it was made by a newer hx (format ${format}); upgrade hx`,
+    );
+  }
   return {
-    format: typeof d.format === "number" ? d.format : 1,
+    format,
     vault_id: d.vault_id,
     created_at: d.created_at,
     encrypted: d.encrypted,
@@ -107,10 +119,7 @@ export async function readDescriptor(store: SyncStore, vaultId: string): Promise
       throw new HxError(
         "not_found",
         `Cannot open vault ${vaultId}: it does not exist at ${store.name}`,
-        {
-          hint: "check the store URI, or create a vault there with hx sync init",
-          cause: err,
-        },
+        { code: "no_vault", cause: err },
       );
     }
     throw err;
@@ -132,10 +141,6 @@ export async function checkKey(descriptor: VaultDescriptor, key: VaultKey): Prom
   ) {
     throw new KeyMismatchError(
       `Cannot open vault ${descriptor.vault_id}: the key here (${key.keyId}) is not its key (${descriptor.key_id})`,
-      {
-        hint:
-          "export the key again with hx sync key export on a device of this vault, then hx sync join",
-      },
     );
   }
 }

@@ -1,18 +1,30 @@
 /**
- * Bounds on what sync writes and accepts.
+ * Bounds on what sync writes and accepts, and on what one pull may cost. Readers' bounds
+ * are orders of magnitude above what an honest device writes (see `LIMITS` in
+ * `object/payloads.ts` for entries).
  *
  * @module
  */
 
-/** Largest stored segment/manifest a reader fetches. */
-export const MAX_OBJECT_BYTES = 128 * 1024 * 1024;
-/** Largest plaintext a reader decrypts for a segment or manifest. */
-export const MAX_PLAIN_BYTES = 256 * 1024 * 1024;
-/** Largest stored tombstone. */
-export const MAX_TOMBSTONE_BYTES = 64 * 1024;
+const MiB = 1024 * 1024;
+
+/** Largest stored manifest a reader fetches. */
+export const MAX_MANIFEST_BYTES = 16 * MiB;
+/** Largest plaintext a reader decompresses for a manifest. */
+export const MAX_MANIFEST_PLAIN = 64 * MiB;
+/** Largest stored segment (or pack) a reader fetches. */
+export const MAX_SEGMENT_BYTES = 256 * MiB;
+/** Largest plaintext a reader decompresses for a segment (or pack). */
+export const MAX_SEGMENT_PLAIN = 256 * MiB;
 /** Events per segment a writer seals at most. */
 export const SEGMENT_MAX_EVENTS = 10_000;
 /** Plaintext bytes per segment a writer seals at most (approximately). */
-export const SEGMENT_MAX_BYTES = 8 * 1024 * 1024;
+export const SEGMENT_MAX_BYTES = 8 * MiB;
 /** Objects fetched or uploaded at once. */
 export const DEFAULT_CONCURRENCY = 8;
+/** Manifests one pull reads at most (the rest wait for the next pull). */
+export const MANIFESTS_PER_PULL = 1_000;
+/** Quarantined objects one pull retries at most. */
+export const RETRIES_PER_PULL = 256;
+/** Unfinished multipart uploads older than this under the vault are aborted by push. */
+export const STALE_UPLOAD_MS = 86_400_000;

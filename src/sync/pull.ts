@@ -1,37 +1,50 @@
 /**
  * Manifest-driven pull: one LIST of the manifests, a conditional GET only of the manifests
- * whose ETag changed, then everything they declare that is not yet here, tombstones
- * first. Objects that fail are quarantined and retried on later pulls; they never stop
+ * whose ETag changed, every tombstone they carry applied first, then every declared object
+ * not yet here. Objects that fail are quarantined and retried with backoff; they never stop
  * the rest. A no-op pull costs one LIST and no GET.
  *
  * @module
  */
 
 import { forEachConcurrent } from "../_pool.ts";
-import { openObject } from "../crypto/envelope.ts";
-import { categoryOf, type ErrorCategory, IntegrityError } from "../errors.ts";
+import { categoryOf, type ErrorCategory, IntegrityError, isRetryable } from "../errors.ts";
 import {
   manifestKey,
   manifestsPrefix,
   nodeOfManifestKey,
-  objectsPrefix,
   parseObjectKey,
+  segmentKey,
+  segmentsPrefix,
 } from "../object/keys.ts";
-import { type ManifestPayload, parseManifest } from "../object/payloads.ts";
-import type { RequestCounts } from "../store/metered.ts";
+import type { TombstonePayload } from "../object/payloads.ts";
+import type { MeterDelta } from "../store/metered.ts";
 import type { ObjectInfo } from "../store/types.ts";
-import { type SyncContext, verifyKey } from "./context.ts";
 import {
+  declaredMissing,
   type DeclaredSegment,
-  type DeclaredTombstone,
-  importSegment,
-  importTombstone,
-  readSegment,
-  readTombstone,
-} from "./importer.ts";
-import { DEFAULT_CONCURRENCY, MAX_OBJECT_BYTES, MAX_PLAIN_BYTES } from "./limits.ts";
-import { listQuarantine, quarantine, type QuarantineTarget } from "./quarantine.ts";
-import { finishRun, startRun } from "./runs.ts";
+  floorOf,
+  getPeer,
+  isImported,
+  listPeers,
+  markImported,
+  recordClaims,
+  recordManifest,
+} from "../vault/peers.ts";
+import {
+  quarantine,
+  quarantineCount,
+  quarantineState,
+  type QuarantineTarget,
+  release,
+  releaseUndeclared,
+} from "../vault/quarantine.ts";
+import { finishRun, startRun } from "../vault/runs.ts";
+import { type SyncContext, verifyKey } from "./context.ts";
+import { applyTombstones } from "./importer.ts";
+import { importSegment } from "./importer.ts";
+import { DEFAULT_CONCURRENCY, MANIFESTS_PER_PULL, RETRIES_PER_PULL } from "./limits.ts";
+import { type ReadManifest, readManifest, readSegment } from "./objects.ts";
 
 /** Options of {@linkcode pull}. */
 export interface PullOptions {
@@ -40,61 +53,78 @@ export interface PullOptions {
   /** Objects fetched at once. */
   concurrency?: number;
   /**
-   * Repair mode: list every segment and tombstone in the store instead of trusting the
-   * manifests (slow; for stores whose manifests were lost).
+   * Repair mode: also import every segment the store lists that no manifest declares
+   * (trusted by authentication alone; for stores whose manifests were lost).
    */
   scan?: boolean;
   /** Told about progress through the objects to fetch. */
   onProgress?: (done: number, total: number) => void;
-  /** Largest stored object fetched (default {@linkcode MAX_OBJECT_BYTES}). */
+  /** Largest stored object fetched (default: the bounds of `limits.ts`). */
   maxObjectBytes?: number;
 }
 
 /** What a pull did. */
 export interface PullCounts {
-  /** Manifests: listed, fetched, unchanged since last time, rolled back, failed. */
+  /**
+   * Manifests: listed, fetched, unchanged since last time, rolled back (older than a seq
+   * already seen or reported), failed, missing (reported by others but absent), waiting
+   * (quarantined and backing off, or over this pull's budget).
+   */
   manifests: {
     listed: number;
     fetched: number;
     unchanged: number;
     rollback: number;
     failed: number;
+    missing: number;
+    waiting: number;
   };
-  /** Tombstones applied and failed. */
-  tombstones: { applied: number; failed: number };
-  /** Segments imported and failed. */
-  segments: { imported: number; failed: number };
+  /** Tombstones applied, deferred (their window ends ahead of this clock), refused. */
+  tombstones: { applied: number; deferred: number; refused: number };
+  /**
+   * Segments imported, recorded without a fetch (a pack of segments already here), failed,
+   * and waiting in quarantine.
+   */
+  segments: { imported: number; covered: number; failed: number; waiting: number };
   /** Events inserted, already present, refused by a tombstone, and removed by new tombstones. */
   events: { inserted: number; duplicate: number; covered: number; forgotten: number };
   /** Objects in quarantine after this pull. */
   quarantined: number;
   /** Failures of this pull by category. */
   errors: Partial<Record<ErrorCategory, number>>;
+  /** This device's own manifest on the store is older than it knows: its next push rewrites it. */
+  republish: boolean;
+}
+
+/** What {@linkcode pull} returns. */
+export interface PullResult extends PullCounts {
+  /** HTTP requests (or store calls) this pull made, by kind. */
+  requests: MeterDelta["requests"];
+  /** Retries, by the category of the failure that caused them. */
+  retries: MeterDelta["retries"];
 }
 
 function emptyCounts(): PullCounts {
   return {
-    manifests: { listed: 0, fetched: 0, unchanged: 0, rollback: 0, failed: 0 },
-    tombstones: { applied: 0, failed: 0 },
-    segments: { imported: 0, failed: 0 },
+    manifests: {
+      listed: 0,
+      fetched: 0,
+      unchanged: 0,
+      rollback: 0,
+      failed: 0,
+      missing: 0,
+      waiting: 0,
+    },
+    tombstones: { applied: 0, deferred: 0, refused: 0 },
+    segments: { imported: 0, covered: 0, failed: 0, waiting: 0 },
     events: { inserted: 0, duplicate: 0, covered: 0, forgotten: 0 },
     quarantined: 0,
     errors: {},
+    republish: false,
   };
 }
 
-interface SeenManifest {
-  manifest_seq: number;
-  etag: string | null;
-}
-
-/** A manifest fetched, validated and accepted, not yet recorded as seen. */
-interface AcceptedManifest {
-  manifest: ManifestPayload;
-  etag: string | null;
-}
-
-/** State of one pull (or of the manifest reconciliation a push does). */
+/** State of one pull (or of the check of its own manifest that a push makes). */
 class PullRun {
   readonly counts = emptyCounts();
   lastError: unknown = undefined;
@@ -113,124 +143,185 @@ class PullRun {
     );
   }
 
-  #fail(target: QuarantineTarget, error: unknown): void {
+  get #signal(): { signal?: AbortSignal } {
+    return this.#opts.signal === undefined ? {} : { signal: this.#opts.signal };
+  }
+
+  /** Records a failure: quarantined (when it is an object) and counted by category. */
+  #fail(target: QuarantineTarget | null, error: unknown): void {
     if (this.#opts.signal?.aborted) throw error;
-    quarantine(this.#ctx.vault.db, target, error, this.#ctx.vault.now());
+    if (target !== null) quarantine(this.#ctx.vault.db, target, error, this.#ctx.vault.now());
     const category = categoryOf(error);
     this.counts.errors[category] = (this.counts.errors[category] ?? 0) + 1;
     this.lastError = error;
   }
 
-  /** Fetches the manifests whose ETag changed; returns the accepted ones. */
-  async fetchManifests(entries: readonly ObjectInfo[]): Promise<AcceptedManifest[]> {
+  /**
+   * Reads the manifests of `entries` that changed, applies their tombstones, records them.
+   * With `partial`, `entries` is not the whole listing (a push checking its own manifest):
+   * nothing is concluded from what it lacks.
+   */
+  async manifests(entries: readonly ObjectInfo[], partial = false): Promise<void> {
     const ctx = this.#ctx;
     const db = ctx.vault.db;
-    const accepted: AcceptedManifest[] = [];
-    const work: { info: ObjectInfo; node: string; seen: SeenManifest | undefined }[] = [];
+    const now = ctx.vault.now();
+    const self = ctx.vault.nodeId;
+    const listed = new Map<string, ObjectInfo>();
+    const work: { info: ObjectInfo; node: string; etag: string | null }[] = [];
     for (const info of entries) {
       const node = nodeOfManifestKey(ctx.vaultId, info.key);
       if (node === null) continue; // conflict copies, strays: not manifests
       this.counts.manifests.listed++;
-      const seen = db.get<SeenManifest>(
-        "SELECT manifest_seq, etag FROM manifests_seen WHERE node_id = ?",
-        node,
-      );
-      if (seen?.etag != null && info.etag !== undefined && seen.etag === info.etag) {
+      listed.set(node, info);
+      const peer = getPeer(db, node);
+      if (peer?.etag != null && info.etag !== undefined && peer.etag === info.etag) {
         this.counts.manifests.unchanged++;
         continue;
       }
-      work.push({ info, node, seen });
-    }
-    await forEachConcurrent(work, this.#limit, async ({ info, node, seen }) => {
-      const target: QuarantineTarget = { key: info.key, kind: "manifest", node_id: node };
-      try {
-        const getOpts = {
-          maxBytes: this.#opts.maxObjectBytes ?? MAX_OBJECT_BYTES,
-          ...(this.#opts.signal === undefined ? {} : { signal: this.#opts.signal }),
-        };
-        const got = seen?.etag == null
-          ? await ctx.store.get(info.key, getOpts)
-          : await ctx.store.getIfChanged(info.key, seen.etag, getOpts);
-        if (got === null) {
-          this.counts.manifests.unchanged++;
-          return;
-        }
-        this.counts.manifests.fetched++;
-        const { payload } = await openObject(got.data, {
-          key: ctx.key,
-          expect: { object_type: "manifest", vault_id: ctx.vaultId, node_id: node },
-          maxPlainBytes: MAX_PLAIN_BYTES,
-        });
-        const manifest = parseManifest(payload, ctx.vaultId, node);
-        if (seen !== undefined && manifest.manifest_seq < seen.manifest_seq) {
-          this.counts.manifests.rollback++;
-          throw new IntegrityError(
-            "rollback",
-            `Cannot accept manifest of node ${node}: its seq ${manifest.manifest_seq} is older than seq ${seen.manifest_seq} already seen (replayed or rolled back)`,
-          );
-        }
-        db.run("DELETE FROM quarantine WHERE key = ?", info.key);
-        accepted.push({ manifest, etag: got.etag ?? null });
-      } catch (err) {
-        if (!(err instanceof IntegrityError && err.reason === "rollback")) {
-          this.counts.manifests.failed++;
-        }
-        this.#fail(target, err);
+      if (quarantineState(db, info.key, now, info.etag) === "waiting") {
+        this.counts.manifests.waiting++;
+        continue;
       }
-    });
-    return accepted;
+      work.push({ info, node, etag: peer?.etag ?? null });
+    }
+    this.counts.manifests.waiting += Math.max(0, work.length - MANIFESTS_PER_PULL);
+
+    const read: { node: string; info: ObjectInfo; got: ReadManifest }[] = [];
+    await forEachConcurrent(
+      work.slice(0, MANIFESTS_PER_PULL),
+      this.#limit,
+      async ({ info, node, etag }) => {
+        try {
+          const got = await readManifest(ctx, info.key, node, {
+            etag,
+            ...this.#signal,
+            ...(this.#opts.maxObjectBytes === undefined
+              ? {}
+              : { maxObjectBytes: this.#opts.maxObjectBytes }),
+          });
+          if (got === null) {
+            this.counts.manifests.unchanged++;
+            return;
+          }
+          this.counts.manifests.fetched++;
+          read.push({ node, info, got });
+        } catch (err) {
+          this.counts.manifests.failed++;
+          this.#fail({
+            key: info.key,
+            kind: "manifest",
+            node_id: node,
+            ...(info.etag === undefined ? {} : { etag: info.etag }),
+          }, err);
+        }
+      },
+    );
+
+    // What every manifest says it has seen raises floors first: a fresh device notices a
+    // rolled-back manifest from the others' claims.
+    for (const { got } of read) recordClaims(db, got.manifest.seen);
+    const tombstones = new Map<string, TombstonePayload>();
+    for (const { node, info, got } of read) {
+      const m = got.manifest;
+      // Tombstones of every authentic manifest, rolled back or not: applying one never
+      // brings anything back.
+      for (const t of m.tombstones) tombstones.set(t.tombstone_id, t);
+      for (const { error } of got.refused) {
+        this.counts.tombstones.refused++;
+        this.#fail(null, error);
+      }
+      const floor = floorOf(db, node);
+      if (m.manifest_seq < floor) {
+        this.counts.manifests.rollback++;
+        if (node === self) this.counts.republish = true;
+        this.#fail(
+          {
+            key: info.key,
+            kind: "manifest",
+            node_id: node,
+            ...(got.etag === null ? {} : { etag: got.etag }),
+          },
+          new IntegrityError(
+            "rollback",
+            `Cannot accept the manifest of node ${node}: its seq ${m.manifest_seq} is older than seq ${floor} already seen (replayed, rolled back, or restored from a backup)`,
+          ),
+        );
+        continue;
+      }
+      recordManifest(db, m, got.etag, now);
+      release(db, info.key);
+    }
+
+    const applied = await applyTombstones(ctx, [...tombstones.values()]);
+    this.counts.tombstones.applied += applied.applied;
+    this.counts.tombstones.deferred += applied.deferred;
+    this.counts.events.forgotten += applied.events;
+    if (partial) return;
+
+    // Nodes reported by some manifest (or accepted before) whose manifest is gone.
+    for (const p of listPeers(db)) {
+      if (p.node_id === self || listed.has(p.node_id) || Math.max(p.seq, p.claimed) === 0) continue;
+      this.counts.manifests.missing++;
+      this.#fail(
+        null,
+        new IntegrityError(
+          "rollback",
+          `Cannot find the manifest of node ${p.node_id}, which was seen at seq ${
+            Math.max(p.seq, p.claimed)
+          } (deleted, or the store was restored from a backup)`,
+        ),
+      );
+    }
+    const localSeq = Number(db.meta("manifest_seq") ?? "0");
+    if ((localSeq > 0 && !listed.has(self)) || floorOf(db, self) > localSeq) {
+      this.counts.republish = true;
+    }
+    releaseUndeclared(db, new Set([...listed.values()].map((i) => i.key)));
   }
 
-  /** Imports what the manifests declare and quarantine holds, tombstones first. */
-  async importDeclared(
-    tombstones: readonly DeclaredTombstone[],
-    segments: readonly DeclaredSegment[],
-  ): Promise<void> {
+  /**
+   * Fetches and imports every declared object not yet here (tombstones are in), of one node
+   * when `node` is given; or, for a repair scan, the `scanned` ones instead.
+   */
+  async objects(opts: { node?: string; scanned?: DeclaredSegment[] } = {}): Promise<void> {
     const ctx = this.#ctx;
     const db = ctx.vault.db;
-    const wantTombstones = dedupe(tombstones, (t) => t.tombstone_id).filter((t) =>
-      db.get("SELECT 1 FROM tombstones WHERE tombstone_id = ?", t.tombstone_id) === undefined
-    );
-    const wantSegments = dedupe(segments, (s) => s.segment_id).filter((s) =>
-      db.get("SELECT 1 FROM imported_segments WHERE segment_id = ?", s.segment_id) === undefined &&
-      db.get("SELECT 1 FROM segments WHERE segment_id = ?", s.segment_id) === undefined
-    );
-    const total = wantTombstones.length + wantSegments.length;
-    let done = 0;
-    const progress = () => this.#opts.onProgress?.(++done, total);
-    if (total > 0) this.#opts.onProgress?.(0, total);
-
-    // Tombstones first, all of them, so no segment can bring back what they cover.
-    const fetched: { payload: Awaited<ReturnType<typeof readTombstone>>; t: DeclaredTombstone }[] =
-      [];
-    await forEachConcurrent(wantTombstones, this.#limit, async (t) => {
-      try {
-        fetched.push({ payload: await readTombstone(ctx, t, this.#opts.signal), t });
-      } catch (err) {
-        this.counts.tombstones.failed++;
-        this.#fail({
-          key: `${objectsPrefix(ctx.vaultId)}tombstones/${t.tombstone_id}.hxtomb`,
-          kind: "tombstone",
-          ...(t.node_id === null ? {} : { node_id: t.node_id }),
-          object_id: t.tombstone_id,
-          ...(t.sha256 === null ? {} : { expected_sha256: t.sha256 }),
-        }, err);
+    const now = ctx.vault.now();
+    const todo: DeclaredSegment[] = [];
+    let retries = 0;
+    const wanted = opts.scanned ??
+      declaredMissing(db).filter((d) => opts.node === undefined || d.node_id === opts.node);
+    for (const d of wanted) {
+      if ("covered" in d && d.covered) {
+        markImported(db, d.node_id, d, now); // a pack of segments already here
+        this.counts.segments.covered++;
+        continue;
       }
-      progress();
-    });
-    fetched.sort((a, b) => a.t.created_at - b.t.created_at);
-    for (const { payload } of fetched) {
-      const result = await importTombstone(ctx, payload.payload, payload.sha256);
-      if (result.applied) this.counts.tombstones.applied++;
-      this.counts.events.forgotten += result.events;
+      const state = quarantineState(db, segmentKey(ctx.vaultId, d.node_id, d.segment_id), now);
+      if (state === "waiting" || (state === "due" && retries >= RETRIES_PER_PULL)) {
+        this.counts.segments.waiting++;
+        continue;
+      }
+      if (state === "due") retries++;
+      todo.push(d);
     }
-
-    await forEachConcurrent(wantSegments, this.#limit, async (s) => {
-      const key = `${objectsPrefix(ctx.vaultId)}segments/${s.node_id}/${s.segment_id}.hxseg`;
+    const total = todo.length;
+    let done = 0;
+    if (total > 0) this.#opts.onProgress?.(0, total);
+    await forEachConcurrent(todo, this.#limit, async (d) => {
       try {
-        const payload = await readSegment(ctx, s, this.#opts);
-        const sha = s.sha256 ?? "0".repeat(64);
-        const counts = importSegment(ctx, s, payload, sha);
+        const payload = await readSegment(ctx, {
+          node_id: d.node_id,
+          segment_id: d.segment_id,
+          sha256: d.first === 0 ? null : d.sha256,
+          ...(d.first === 0 ? {} : { events: d.events }),
+        }, {
+          ...this.#signal,
+          ...(this.#opts.maxObjectBytes === undefined
+            ? {}
+            : { maxObjectBytes: this.#opts.maxObjectBytes }),
+        });
+        const counts = importSegment(ctx, d, payload);
         this.counts.segments.imported++;
         this.counts.events.inserted += counts.inserted;
         this.counts.events.duplicate += counts.duplicate;
@@ -238,126 +329,40 @@ class PullRun {
       } catch (err) {
         this.counts.segments.failed++;
         this.#fail({
-          key,
+          key: segmentKey(ctx.vaultId, d.node_id, d.segment_id),
           kind: "segment",
-          node_id: s.node_id,
-          object_id: s.segment_id,
-          ...(s.sha256 === null ? {} : { expected_sha256: s.sha256 }),
+          node_id: d.node_id,
+          object_id: d.segment_id,
         }, err);
       }
-      progress();
+      this.#opts.onProgress?.(++done, total);
     });
   }
 
-  /** Records accepted manifests as seen. */
-  recordSeen(accepted: readonly AcceptedManifest[]): void {
-    const db = this.#ctx.vault.db;
-    const now = this.#ctx.vault.now();
-    for (const { manifest: m, etag } of accepted) {
-      db.run(
-        `INSERT INTO manifests_seen (node_id, manifest_seq, etag, created_at, host, segments,
-           tombstones, fetched_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (node_id) DO UPDATE SET manifest_seq = max(manifest_seq, excluded.manifest_seq),
-           etag = excluded.etag, created_at = excluded.created_at, host = excluded.host,
-           segments = excluded.segments, tombstones = excluded.tombstones,
-           fetched_at = excluded.fetched_at`,
-        m.node_id,
-        m.manifest_seq,
-        etag,
-        m.created_at,
-        m.host,
-        m.segments.length,
-        m.tombstones.length,
-        now,
-      );
-    }
-  }
-
-  /** Fetches changed manifests and imports everything they and the quarantine declare. */
-  async syncManifests(entries: readonly ObjectInfo[], retryQuarantine: boolean): Promise<void> {
-    const accepted = await this.fetchManifests(entries);
-    const tombstones: DeclaredTombstone[] = [];
-    const segments: DeclaredSegment[] = [];
-    for (const { manifest: m } of accepted) {
-      for (const t of m.tombstones) tombstones.push({ node_id: m.node_id, ...t });
-      for (const s of m.segments) segments.push({ node_id: m.node_id, ...s });
-    }
-    if (retryQuarantine) this.#addQuarantined(tombstones, segments);
-    await this.importDeclared(tombstones, segments);
-    this.recordSeen(accepted);
-  }
-
-  #addQuarantined(tombstones: DeclaredTombstone[], segments: DeclaredSegment[]): void {
-    const db = this.#ctx.vault.db;
-    for (const q of listQuarantine(db)) {
-      if (q.object_id === null) continue;
-      if (q.kind === "tombstone") {
-        tombstones.push({
-          node_id: q.node_id,
-          tombstone_id: q.object_id,
-          sha256: q.expected_sha256,
-          created_at: q.first_seen,
-        });
-      } else if (q.kind === "segment" && q.node_id !== null) {
-        segments.push({
-          node_id: q.node_id,
-          segment_id: q.object_id,
-          sha256: q.expected_sha256,
-          created_at: q.first_seen,
-          events: 0,
-          bytes: 0,
-        });
-      }
-    }
-  }
-
-  /** Repair mode: every segment and tombstone the store lists, trusted by AEAD alone. */
-  async scan(): Promise<void> {
+  /** Repair mode: every segment the store lists that is not here (no declared hash). */
+  async scanned(): Promise<DeclaredSegment[]> {
     const ctx = this.#ctx;
-    const tombstones: DeclaredTombstone[] = [];
-    const segments: DeclaredSegment[] = [];
-    for await (const info of ctx.store.list(objectsPrefix(ctx.vaultId), this.#callOpts())) {
+    const out: DeclaredSegment[] = [];
+    for await (const info of ctx.store.list(segmentsPrefix(ctx.vaultId), this.#signal)) {
       const parsed = parseObjectKey(ctx.vaultId, info.key);
-      if (parsed?.kind === "segment") {
-        segments.push({
-          node_id: parsed.nodeId,
-          segment_id: parsed.segmentId,
-          sha256: null,
-          created_at: 0,
-          events: 0,
-          bytes: info.size,
-        });
-      } else if (parsed?.kind === "tombstone") {
-        tombstones.push({
-          node_id: null,
-          tombstone_id: parsed.tombstoneId,
-          sha256: null,
-          created_at: 0,
-        });
+      if (parsed?.kind !== "segment" || isImported(ctx.vault.db, parsed.nodeId, parsed.segmentId)) {
+        continue;
       }
+      out.push({
+        node_id: parsed.nodeId,
+        segment_id: parsed.segmentId,
+        sha256: "",
+        bytes: info.size,
+        events: 0,
+        first: 0,
+        last: 0,
+        start_ts: 0,
+        end_ts: 0,
+        created_at: 0,
+      });
     }
-    await this.importDeclared(tombstones, segments);
+    return out;
   }
-
-  #callOpts(): { signal?: AbortSignal } {
-    return this.#opts.signal === undefined ? {} : { signal: this.#opts.signal };
-  }
-}
-
-function dedupe<T>(items: readonly T[], id: (item: T) => string): T[] {
-  const seen = new Set<string>();
-  return items.filter((item) => {
-    const key = id(item);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-/** What {@linkcode pull} returns. */
-export interface PullResult extends PullCounts {
-  /** Store requests this pull made. */
-  requests: RequestCounts;
 }
 
 /**
@@ -375,8 +380,9 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
   const runId = startRun(db, "pull", ctx.vault.now());
   const run = new PullRun(ctx, opts);
   const finish = (ok: boolean, error: unknown): PullResult => {
-    run.counts.quarantined = listQuarantine(db).length;
-    const result = { ...run.counts, requests: ctx.meter.since(before).requests };
+    run.counts.quarantined = quarantineCount(db);
+    const spent = ctx.meter.since(before);
+    const result = { ...run.counts, requests: spent.requests, retries: spent.retries };
     finishRun(db, runId, {
       ok,
       counts: run.counts,
@@ -387,17 +393,14 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
   };
   try {
     await verifyKey(ctx);
-    if (opts.scan) {
-      await run.scan();
-    } else {
-      const entries = await Array.fromAsync(
-        ctx.store.list(
-          manifestsPrefix(ctx.vaultId),
-          opts.signal === undefined ? {} : { signal: opts.signal },
-        ),
-      );
-      await run.syncManifests(entries, true);
-    }
+    const entries = await Array.fromAsync(
+      ctx.store.list(
+        manifestsPrefix(ctx.vaultId),
+        opts.signal === undefined ? {} : { signal: opts.signal },
+      ),
+    );
+    await run.manifests(entries);
+    await run.objects(opts.scan ? { scanned: await run.scanned() } : {});
   } catch (err) {
     finish(false, err);
     throw err;
@@ -406,35 +409,34 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
 }
 
 /**
- * Brings this node's own manifest on the store into the index if it changed without this
- * index knowing (a restored backup, or a clone of this device): used by push before it
- * writes the next manifest, so no published segment is dropped and the seq never goes
- * backwards.
+ * What a push checks before it writes: whether this device's manifest on the store is the
+ * one it last wrote. If it changed (a restored index, a clone of this device) it is read and
+ * what it lists that this index lacks is imported, so no published segment is dropped; if it
+ * is older or gone, the manifest must be written again.
  *
  * @param ctx The sync session.
  * @param opts Abort signal.
- * @returns The seq of the manifest on the store, or 0 if none.
+ * @returns Whether the manifest must be rewritten even with nothing new.
  */
-export async function reconcileOwnManifest(
+export async function checkOwnManifest(
   ctx: SyncContext,
   opts: { signal?: AbortSignal } = {},
-): Promise<number> {
+): Promise<boolean> {
   const db = ctx.vault.db;
-  const node = ctx.vault.nodeId;
-  const key = manifestKey(ctx.vaultId, node);
-  const seen = db.get<SeenManifest>(
-    "SELECT manifest_seq, etag FROM manifests_seen WHERE node_id = ?",
-    node,
-  );
+  const self = ctx.vault.nodeId;
+  const localSeq = Number(db.meta("manifest_seq") ?? "0");
+  const key = manifestKey(ctx.vaultId, self);
   const info = await ctx.store.stat(key, opts);
-  if (info === null) return 0;
-  if (seen?.etag != null && seen.etag === info.etag) return seen.manifest_seq;
+  if (info === null) return localSeq > 0;
+  const peer = getPeer(db, self);
+  if (peer?.etag != null && peer.etag === info.etag) return floorOf(db, self) > localSeq;
   const run = new PullRun(ctx, opts);
-  await run.syncManifests([info], false);
-  if (run.lastError !== undefined && run.counts.manifests.fetched === 0) throw run.lastError;
-  return db.get<SeenManifest>(
-    "SELECT manifest_seq, etag FROM manifests_seen WHERE node_id = ?",
-    node,
-  )
-    ?.manifest_seq ?? 0;
+  await run.manifests([info], true);
+  if (run.counts.manifests.fetched === 0 && run.lastError !== undefined) {
+    // Unreadable: a store that fails is reported; a damaged manifest of ours is rewritten.
+    if (isRetryable(run.lastError)) throw run.lastError;
+    return true;
+  }
+  await run.objects({ node: self });
+  return run.counts.republish || floorOf(db, self) > Number(db.meta("manifest_seq") ?? "0");
 }

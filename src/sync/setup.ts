@@ -15,7 +15,13 @@ import { openStore, type OpenStoreOptions } from "../store/open.ts";
 import type { SyncStore } from "../store/types.ts";
 import { redactStoreUri } from "../store/uri.ts";
 import type { HxHome, SyncConfig } from "../vault/home.ts";
-import { checkKey, encodeDescriptor, readDescriptor, type VaultDescriptor } from "./descriptor.ts";
+import {
+  checkKey,
+  encodeDescriptor,
+  readDescriptor,
+  VAULT_FORMAT,
+  type VaultDescriptor,
+} from "./descriptor.ts";
 
 const MAX_SMALL_OBJECT = 1024 * 1024; // key slots
 
@@ -55,7 +61,7 @@ async function refuseIfConfigured(home: HxHome): Promise<void> {
       `Cannot set up sync: this device already syncs vault ${existing.vault_id} with ${
         redactStoreUri(existing.store)
       }`,
-      { hint: `remove ${home.configPath} first to switch vaults` },
+      { code: "already_configured" },
     );
   }
 }
@@ -76,7 +82,7 @@ export async function initVault(home: HxHome, opts: InitOptions): Promise<InitRe
     const encrypted = opts.encrypt ?? true;
     const key = encrypted ? await VaultKey.generate() : null;
     const descriptor: VaultDescriptor = {
-      format: 1,
+      format: VAULT_FORMAT,
       vault_id: vaultId,
       created_at: now(),
       encrypted,
@@ -143,8 +149,8 @@ async function unlockWithPassphrase(
     if (info.key.endsWith(".hxkey")) slots.push(info.key);
   }
   if (slots.length === 0) {
-    throw new KeyMismatchError(`Cannot join: vault ${vaultId} has no passphrase key slot`, {
-      hint: "join with --key (hx sync key export on a device of the vault)",
+    throw new HxError("not_found", `Cannot join: vault ${vaultId} has no passphrase key slot`, {
+      code: "no_key_slot",
     });
   }
   for (const key of slots) {
@@ -157,7 +163,7 @@ async function unlockWithPassphrase(
     }
   }
   throw new KeyMismatchError("Cannot join: the passphrase is wrong", {
-    hint: "check the passphrase, or join with --key",
+    hint: "check the passphrase, or join with the key instead",
   });
 }
 
@@ -191,14 +197,14 @@ export async function joinVault(home: HxHome, opts: JoinOptions): Promise<{ vaul
       const found = await discoverVaults(store);
       if (found.length === 0) {
         throw new HxError("not_found", `Cannot join: there is no vault at ${store.name}`, {
-          hint: "check the store URI, or create a vault there with hx sync init",
+          code: "no_vault",
         });
       }
       if (found.length > 1) {
         throw new HxError(
           "invalid_input",
           `Cannot join: ${store.name} holds ${found.length} vaults (${found.join(", ")})`,
-          { hint: "choose one with --vault ID" },
+          { code: "several_vaults" },
         );
       }
       vaultId = found[0]!;
@@ -207,20 +213,20 @@ export async function joinVault(home: HxHome, opts: JoinOptions): Promise<{ vaul
     if (!descriptor.encrypted) {
       if (!opts.noEncrypt) {
         throw new HxError("invalid_input", `Cannot join: vault ${vaultId} does not encrypt`, {
-          hint: "pass --no-encrypt to confirm that the store is trusted",
+          code: "unencrypted_vault",
         });
       }
       key = null;
     } else {
       if (opts.noEncrypt) {
         throw new HxError("invalid_input", `Cannot join: vault ${vaultId} is encrypted`, {
-          hint: "join with --key or --passphrase",
+          code: "key_needed",
         });
       }
       if (key === null) {
         if (opts.passphrase === undefined) {
           throw new HxError("invalid_input", `Cannot join: vault ${vaultId} is encrypted`, {
-            hint: "give --key (from hx sync key export) or --passphrase",
+            code: "key_needed",
           });
         }
         key = await unlockWithPassphrase(store, vaultId, opts.passphrase);

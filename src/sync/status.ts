@@ -1,18 +1,21 @@
 /**
- * What `hx sync status` reports: setup, last runs, errors, quarantine, pending work and
- * every device's last push as seen in its manifest.
+ * What `hx sync status` reports: setup, last runs, errors, a summary of the quarantine,
+ * pending work, and every device as its latest manifest showed it.
  *
  * @module
  */
 
 import type { ErrorCategory } from "../errors.ts";
 import { redactStoreUri } from "../store/uri.ts";
+import { countEvents } from "../vault/events.ts";
 import type { HxHome } from "../vault/home.ts";
+import { listPeers } from "../vault/peers.ts";
+import { type QuarantineSummary, summarizeQuarantine } from "../vault/quarantine.ts";
+import { lastError, lastRun, lastSuccessfulRun, type RunRecord } from "../vault/runs.ts";
+import { pendingEvents } from "../vault/segments.ts";
+import { deferredTombstones, unpublishedTombstones } from "../vault/tombstones.ts";
 import type { Vault } from "../vault/vault.ts";
-import { OWN_NODE_REF } from "../vault/events.ts";
 import { type AutoSyncState, readAutoSync } from "./auto.ts";
-import { listQuarantine, type QuarantineEntry } from "./quarantine.ts";
-import { lastError, lastRun, lastSuccessfulRun, type RunRecord } from "./runs.ts";
 
 /** One device of the vault, as its manifest last showed it. */
 export interface DeviceStatus {
@@ -20,14 +23,12 @@ export interface DeviceStatus {
   node_id: string;
   /** Its host name, as it reported it. */
   host: string | null;
-  /** The seq of its latest manifest seen here. */
+  /** The seq of its latest manifest accepted here (0: none yet). */
   manifest_seq: number;
-  /** When its latest manifest was written (ms). */
-  last_push_at: number;
-  /** Segments its manifest lists. */
+  /** When its latest manifest was written (ms), if one was accepted. */
+  last_push_at: number | null;
+  /** Objects its manifest lists. */
   segments: number;
-  /** Tombstones its manifest lists. */
-  tombstones: number;
   /** Whether it is this device. */
   this_device: boolean;
 }
@@ -48,8 +49,11 @@ export interface SyncStatus {
   encrypted: boolean | null;
   /** Commands in the local index. */
   events: number;
-  /** This device's commands and tombstones not yet listed by a published manifest. */
-  pending: { events: number; tombstones: number };
+  /**
+   * This device's commands and tombstones no published manifest lists yet, and tombstones
+   * waiting for this device's clock.
+   */
+  pending: { events: number; tombstones: number; deferred_tombstones: number };
   /** The latest push, successful or not. */
   last_push: RunRecord | null;
   /** The latest pull, successful or not. */
@@ -58,16 +62,17 @@ export interface SyncStatus {
   last_successful_push: number | null;
   /** When the latest successful pull ended (ms). */
   last_successful_pull: number | null;
-  /** The latest run that failed or recorded a failure: category, message and what to do. */
+  /** The latest run that failed or recorded a failure: category, message, code and hint. */
   last_error: {
     at: number;
     kind: string;
     category: ErrorCategory;
     message: string;
+    code: string | null;
     hint: string | null;
   } | null;
-  /** Objects that failed to import, retried on every pull. */
-  quarantine: QuarantineEntry[];
+  /** Objects that failed to import: how many, by category, and the oldest few. */
+  quarantine: QuarantineSummary;
   /** Every device of the vault, as its latest manifest showed it. */
   devices: DeviceStatus[];
   /** Automatic sync after recording: interval, next attempt, consecutive failures. */
@@ -86,18 +91,16 @@ export interface SyncStatus {
 export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus> {
   const db = vault.db;
   const config = await home.readConfig();
-  const count = (sql: string, ...args: (string | number)[]) =>
-    db.get<{ n: number }>(sql, ...args)!.n;
   const error = lastError(db);
-  const devices = db.all<
-    Omit<DeviceStatus, "this_device" | "last_push_at"> & { created_at: number }
-  >(
-    "SELECT node_id, host, manifest_seq, created_at, segments, tombstones FROM manifests_seen ORDER BY created_at DESC",
-  ).map(({ created_at, ...d }) => ({
-    ...d,
-    last_push_at: created_at,
-    this_device: d.node_id === vault.nodeId,
+  const devices = listPeers(db).filter((p) => p.seq > 0).map((p) => ({
+    node_id: p.node_id,
+    host: p.host,
+    manifest_seq: p.seq,
+    last_push_at: p.created_at,
+    segments: p.segments,
+    this_device: p.node_id === vault.nodeId,
   }));
+  const paused = await home.pausedUntil(vault.now());
   return {
     configured: config !== null,
     home: home.path,
@@ -105,17 +108,11 @@ export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus
     store: config === null ? null : redactStoreUri(config.store),
     vault_id: config?.vault_id ?? null,
     encrypted: config?.encrypted ?? null,
-    events: count("SELECT count(*) AS n FROM events"),
+    events: countEvents(db),
     pending: {
-      events: count(
-        `SELECT count(*) AS n FROM events WHERE node_ref = ? AND (segment_id IS NULL OR segment_id IN
-           (SELECT segment_id FROM segments WHERE published = 0))`,
-        OWN_NODE_REF,
-      ),
-      tombstones: count(
-        "SELECT count(*) AS n FROM tombstones WHERE created_by = ? AND published = 0",
-        vault.nodeId,
-      ),
+      events: pendingEvents(db),
+      tombstones: unpublishedTombstones(db),
+      deferred_tombstones: deferredTombstones(db),
     },
     last_push: lastRun(db, "push"),
     last_pull: lastRun(db, "pull"),
@@ -126,13 +123,12 @@ export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus
       kind: error.kind,
       category: error.error_category,
       message: error.error_message ?? "",
+      code: error.error_code,
       hint: error.error_hint,
     },
-    quarantine: listQuarantine(db),
+    quarantine: summarizeQuarantine(db),
     devices,
     auto_sync: readAutoSync(db, config),
-    paused_until: await home.pausedUntil(vault.now()).then((
-      u,
-    ) => (u === Infinity ? Number.MAX_SAFE_INTEGER : u)),
+    paused_until: paused === Infinity ? Number.MAX_SAFE_INTEGER : paused,
   };
 }

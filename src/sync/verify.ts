@@ -12,12 +12,23 @@ import { openObject } from "../crypto/envelope.ts";
 import { openStream } from "../crypto/stream_envelope.ts";
 import { categoryOf, type ErrorCategory, IntegrityError, messageOf } from "../errors.ts";
 import { decodeFrame } from "../object/frame.ts";
-import { descriptorKey, manifestsPrefix, parseObjectKey, vaultPrefix } from "../object/keys.ts";
-import { parseManifest, parseSegment, parseTombstone } from "../object/payloads.ts";
+import {
+  descriptorKey,
+  manifestsPrefix,
+  parseObjectKey,
+  segmentKey,
+  vaultPrefix,
+} from "../object/keys.ts";
+import { parseManifest, parseSegment } from "../object/payloads.ts";
 import type { ObjectInfo } from "../store/types.ts";
 import type { SyncContext } from "./context.ts";
 import { checkKey, readDescriptor } from "./descriptor.ts";
-import { MAX_OBJECT_BYTES, MAX_PLAIN_BYTES, MAX_TOMBSTONE_BYTES } from "./limits.ts";
+import {
+  MAX_MANIFEST_BYTES,
+  MAX_MANIFEST_PLAIN,
+  MAX_SEGMENT_BYTES,
+  MAX_SEGMENT_PLAIN,
+} from "./limits.ts";
 
 /** One object that failed verification. */
 export interface VerifyProblem {
@@ -89,7 +100,7 @@ export async function verifyStore(
   );
   const present = new Set(listed.map((i) => i.key));
   // Manifests first: they declare the hashes the other objects must have.
-  const declared = new Map<string, { sha256: string; node: string }>();
+  const declared = new Map<string, { sha256: string; node: string; events: number }>();
   const manifests = listed.filter((i) => i.key.startsWith(manifestsPrefix(ctx.vaultId)));
   const others = listed.filter((i) => !i.key.startsWith(manifestsPrefix(ctx.vaultId)));
   const total = listed.length;
@@ -124,32 +135,27 @@ export async function verifyStore(
     }
     try {
       if (parsed.kind === "manifest") {
-        const { payload } = await openObject(await get(key, MAX_OBJECT_BYTES), {
+        const { payload } = await openObject(await get(key, MAX_MANIFEST_BYTES), {
           key: ctx.key,
           expect: { object_type: "manifest", vault_id: ctx.vaultId, node_id: parsed.nodeId },
-          maxPlainBytes: MAX_PLAIN_BYTES,
+          maxPlainBytes: MAX_MANIFEST_PLAIN,
         });
-        const m = parseManifest(payload, ctx.vaultId, parsed.nodeId);
+        const { manifest: m, refused } = parseManifest(
+          payload,
+          ctx.vaultId,
+          parsed.nodeId,
+          ctx.vault.now(),
+        );
         for (const s of m.segments) {
-          declared.set(
-            `${vaultPrefix(ctx.vaultId)}objects/segments/${m.node_id}/${s.segment_id}.hxseg`,
-            {
-              sha256: s.sha256,
-              node: m.node_id,
-            },
-          );
-        }
-        for (const t of m.tombstones) {
-          declared.set(`${vaultPrefix(ctx.vaultId)}objects/tombstones/${t.tombstone_id}.hxtomb`, {
-            sha256: t.sha256,
+          declared.set(segmentKey(ctx.vaultId, m.node_id, s.segment_id), {
+            sha256: s.sha256,
             node: m.node_id,
+            events: s.events,
           });
         }
-      } else if (parsed.kind === "segment" || parsed.kind === "tombstone") {
-        const bytes = await get(
-          key,
-          parsed.kind === "segment" ? MAX_OBJECT_BYTES : MAX_TOMBSTONE_BYTES,
-        );
+        for (const { error } of refused) problem(key, "tombstone", error);
+      } else if (parsed.kind === "segment") {
+        const bytes = await get(key, MAX_SEGMENT_BYTES);
         const want = declared.get(key);
         if (want !== undefined && (await sha256Hex(bytes)) !== want.sha256) {
           throw new IntegrityError(
@@ -157,37 +163,27 @@ export async function verifyStore(
             "Cannot verify: its SHA-256 differs from what its manifest declares",
           );
         }
-        if (parsed.kind === "segment") {
-          const { payload } = await openObject(bytes, {
-            key: ctx.key,
-            expect: {
-              object_type: "segment",
-              vault_id: ctx.vaultId,
-              node_id: parsed.nodeId,
-              segment_id: parsed.segmentId,
-            },
-            maxPlainBytes: MAX_PLAIN_BYTES,
-          });
-          parseSegment(payload, parsed.nodeId);
-        } else {
-          const { payload } = await openObject(bytes, {
-            key: ctx.key,
-            expect: {
-              object_type: "tombstone",
-              vault_id: ctx.vaultId,
-              tombstone_id: parsed.tombstoneId,
-            },
-            maxPlainBytes: MAX_TOMBSTONE_BYTES,
-          });
-          const creator = want?.node ??
-            String(
-              (JSON.parse(new TextDecoder().decode(payload)) as { created_by?: unknown })
-                .created_by,
-            );
-          parseTombstone(payload, creator, parsed.tombstoneId);
+        const { payload } = await openObject(bytes, {
+          key: ctx.key,
+          expect: {
+            object_type: "segment",
+            vault_id: ctx.vaultId,
+            node_id: parsed.nodeId,
+            segment_id: parsed.segmentId,
+          },
+          maxPlainBytes: MAX_SEGMENT_PLAIN,
+        });
+        const records = parseSegment(payload, parsed.nodeId);
+        if (want !== undefined && records.events.length !== want.events) {
+          throw new IntegrityError(
+            "bad_payload",
+            `Cannot verify: it holds ${records.events.length} events, its manifest declares ${want.events}`,
+          );
         }
-      } else {
+      } else if (parsed.kind === "blob") {
         await verifyBlob(ctx, key, parsed.blobHash, signal);
+      } else {
+        throw new IntegrityError("wrong_kind", "Cannot verify: format 2 has no tombstone objects");
       }
       count(parsed.kind, info.size);
     } catch (err) {
@@ -198,7 +194,7 @@ export async function verifyStore(
     if (present.has(key)) continue;
     report.problems.push({
       key,
-      kind: key.includes("/segments/") ? "segment" : "tombstone",
+      kind: "segment",
       category: "not_found",
       reason: null,
       message:

@@ -7,6 +7,7 @@
  */
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { foldCase } from "../_text.ts";
 import { HxError } from "../errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
@@ -34,27 +35,57 @@ export class Db {
   }
 
   /**
-   * Opens (creating if needed) and migrates the database at `path`.
+   * Opens (creating if needed) and migrates the database at `path`. A new file is created
+   * readable by its owner only (SQLite gives its WAL and shared-memory files the same mode),
+   * and deleted content is overwritten (`secure_delete`).
    *
    * @param path A file path, or `:memory:`.
    * @returns The open database.
-   * @throws {HxError} `invalid_input` when the file was written by a newer hx.
+   * @throws {HxError} `corrupt` (code `index_damaged`) for a file that is not a sound index,
+   *   `auth` (code `home_unwritable`) when it cannot be created or written, `invalid_input`
+   *   when it was written by a newer hx.
    */
   static open(path: string): Db {
-    const raw = new DatabaseSync(path, { timeout: 10_000 });
+    if (path !== ":memory:") createPrivate(path);
+    let raw: DatabaseSync;
+    try {
+      raw = new DatabaseSync(path, { timeout: 10_000 });
+    } catch (err) {
+      throw openError(err, path);
+    }
     const db = new Db(raw);
     try {
       raw.exec("PRAGMA journal_mode = WAL");
       raw.exec("PRAGMA synchronous = NORMAL");
       raw.exec("PRAGMA foreign_keys = ON");
+      raw.exec("PRAGMA secure_delete = ON");
       raw.exec("PRAGMA temp_store = MEMORY");
       raw.exec("PRAGMA cache_size = -32768"); // 32 MiB
+      // Substring match with Unicode case folding (SQLite's LIKE folds ASCII only); the
+      // needle is folded by the caller.
+      raw.function(
+        "hx_contains",
+        { deterministic: true },
+        (hay, needle) =>
+          typeof hay === "string" && typeof needle === "string" && foldCase(hay).includes(needle)
+            ? 1
+            : 0,
+      );
       db.#migrate();
     } catch (err) {
       raw.close();
-      throw err;
+      if (err instanceof HxError) throw err;
+      throw openError(err, path);
     }
     return db;
+  }
+
+  /**
+   * Moves everything in the write-ahead log into the database and empties the log, so that
+   * deleted content (overwritten in the database by `secure_delete`) survives in no file.
+   */
+  checkpoint(): void {
+    this.#db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
   #migrate(): void {
@@ -159,4 +190,52 @@ export class Db {
     this.#statements.clear();
     this.#db.close();
   }
+}
+
+/** Creates the database file with mode 0600 if it does not exist; tightens an existing one. */
+function createPrivate(path: string): void {
+  try {
+    Deno.openSync(path, { createNew: true, write: true, mode: 0o600 }).close();
+    return;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) {
+      throw openError(err, path);
+    }
+  }
+  if (Deno.build.os === "windows") return;
+  for (const suffix of ["", "-wal", "-shm"]) {
+    try {
+      const mode = Deno.statSync(path + suffix).mode;
+      if (mode !== null && (mode & 0o077) !== 0) Deno.chmodSync(path + suffix, mode & 0o700);
+    } catch {
+      // absent, or not ours to change: SQLite will say if it cannot open it
+    }
+  }
+}
+
+/** The error an index that cannot be opened or used stands for, naming its path. */
+function openError(err: unknown, path: string): HxError {
+  const text = err instanceof Error ? err.message : String(err);
+  if (
+    err instanceof Deno.errors.PermissionDenied ||
+    /readonly|read-only|unable to open|permission denied|access permission/i.test(text)
+  ) {
+    return new HxError("auth", `Cannot open the index ${path}: it cannot be written (${text})`, {
+      code: "home_unwritable",
+      cause: err,
+    });
+  }
+  if (err instanceof Deno.errors.NotFound) {
+    return new HxError("not_found", `Cannot open the index ${path}: its directory does not exist`, {
+      code: "home_unwritable",
+      cause: err,
+    });
+  }
+  if (/not a database|malformed|corrupt|disk image/i.test(text)) {
+    return new HxError("corrupt", `Cannot open the index ${path}: it is damaged (${text})`, {
+      code: "index_damaged",
+      cause: err,
+    });
+  }
+  return new HxError("unknown", `Cannot open the index ${path}: ${text}`, { cause: err });
 }

@@ -1,41 +1,67 @@
 /**
  * Events in the local index: insertion that tombstones always win against, and search.
  *
- * Node and session ids are interned: events refer to them by small integer refs, which
- * keeps the identity index and the table compact. This device is always node ref 1.
+ * Node and session ids are interned (events refer to them by small integer refs), and so
+ * are command texts: every distinct command is stored and indexed for search once, with the
+ * time of its latest run and how many runs it has. This device is always node ref 1.
  *
  * @module
  */
 
-import type { EventRecord, SessionRecord } from "../object/payloads.ts";
+import { createHash } from "node:crypto";
+import { foldCase } from "../_text.ts";
+import { type EventRecord, IMPORT_NODE_ID } from "../object/payloads.ts";
 import type { Db } from "./db.ts";
 
 /** The node ref of this device (assigned when the index is created). */
 export const OWN_NODE_REF = 1;
 
-/** A forgotten window, as insertion checks it. */
+/** Who publishes an event: this device (its own, or history it imported), or another. */
+export type Origin = "here" | "elsewhere";
+
+/** A forgotten set of events, as insertion checks it. */
 export interface Window {
   start_ts: number;
   end_ts: number;
   /** `null` covers every node. */
   node_id: string | null;
+  /** `null` covers every command. */
+  cmd_sha256: string | null;
 }
 
-/** The windows of every tombstone applied here, by start. */
+/** The SHA-256 of a command's text, as tombstones name single commands. */
+export function commandSha256(cmd: string): string {
+  return createHash("sha256").update(cmd).digest("hex");
+}
+
+/** The windows of every tombstone applied here (not deferred), by start. */
 export function loadWindows(db: Db): Window[] {
-  return db.all<Window>("SELECT start_ts, end_ts, node_id FROM tombstones ORDER BY start_ts");
+  return db.all<Window>(
+    "SELECT start_ts, end_ts, node_id, cmd_sha256 FROM tombstones WHERE deferred = 0 ORDER BY start_ts",
+  );
 }
 
-/** Whether any window covers an event (by its start time and node). */
+/**
+ * Whether any window covers an event (by its start time, node and command).
+ *
+ * @param windows Applied windows, sorted by start.
+ * @param event The event.
+ * @returns `true` when a tombstone forgot it.
+ */
 export function isCovered(
   windows: readonly Window[],
-  event: { started_at: number; node_id: string },
+  event: { started_at: number; node_id: string; cmd?: string },
 ): boolean {
+  let sha: string | null = null;
   for (const w of windows) {
     if (w.start_ts > event.started_at) break; // sorted by start
-    if (event.started_at <= w.end_ts && (w.node_id === null || w.node_id === event.node_id)) {
-      return true;
+    if (event.started_at > w.end_ts || (w.node_id !== null && w.node_id !== event.node_id)) {
+      continue;
     }
+    if (w.cmd_sha256 === null) return true;
+    if (event.cmd === undefined) continue;
+    sha ??= commandSha256(event.cmd);
+    if (sha === w.cmd_sha256) return true;
   }
   return false;
 }
@@ -48,6 +74,7 @@ export class Refs {
   readonly #db: Db;
   readonly #nodes = new Map<string, number>();
   readonly #sessions = new Map<string, number>();
+  readonly #commands = new Map<string, number>();
 
   /** @param db The index. */
   constructor(db: Db) {
@@ -75,6 +102,22 @@ export class Refs {
     }
     return ref;
   }
+
+  /** The id of a command text (created with no runs; insertion counts them). */
+  command(cmd: string): number {
+    let id = this.#commands.get(cmd);
+    if (id === undefined) {
+      id = this.#db.get<{ id: number }>("SELECT id FROM commands WHERE cmd = ?", cmd)?.id;
+      if (id === undefined) {
+        id = Number(
+          this.#db.prepare("INSERT INTO commands (cmd, last_at, runs) VALUES (?, 0, 0)").run(cmd)
+            .lastInsertRowid,
+        );
+      }
+      this.#commands.set(cmd, id);
+    }
+    return id;
+  }
 }
 
 /** What an insertion did. */
@@ -87,11 +130,21 @@ export interface InsertCounts {
   covered: number;
 }
 
+/** Options of {@linkcode insertEvents}. */
+export interface InsertOptions {
+  /** Who publishes the events. */
+  origin: Origin;
+  /** For events this device publishes: the own object that holds them (`null`: not sealed). */
+  segmentId?: string | null;
+  /** Tombstone windows, if already loaded in this transaction. */
+  windows?: readonly Window[];
+}
+
 const EVENT_COLUMNS_SQL =
-  "(node_ref, session_ref, seq, started_at, ended_at, duration_ms, exit_code, cwd, cmd, host, segment_id)";
+  "(node_ref, session_ref, seq, started_at, ended_at, duration_ms, exit_code, cwd, cmd_id, host, origin, segment_id)";
 /** Rows per INSERT: a few rows per call costs a third of one call per row. */
 const BATCH = 10;
-const ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 function insertSql(rows: number): string {
   return `INSERT OR IGNORE INTO events ${EVENT_COLUMNS_SQL} VALUES ${
@@ -100,28 +153,31 @@ function insertSql(rows: number): string {
 }
 
 /**
- * Inserts events idempotently, in one transaction, then indexes the new ones for search in
- * one statement. An event covered by any applied tombstone is never inserted.
+ * Inserts events idempotently, in one transaction; then counts the new runs of their
+ * commands and indexes new command texts for search, in bulk. An event covered by any
+ * applied tombstone is never inserted.
  *
  * @param db The index.
  * @param events The events.
- * @param segmentId The segment to record with them: this device's own events only (their
- *   seal state); `null` otherwise.
- * @param windows Tombstone windows, if already loaded.
+ * @param opts Who publishes them, the own object holding them, loaded windows.
  * @returns Counts by outcome.
  */
 export function insertEvents(
   db: Db,
   events: readonly EventRecord[],
-  segmentId: string | null,
-  windows: readonly Window[] = loadWindows(db),
+  opts: InsertOptions,
 ): InsertCounts {
   const counts: InsertCounts = { inserted: 0, duplicate: 0, covered: 0 };
   if (events.length === 0) return counts;
   db.transaction(() => {
+    const windows = opts.windows ?? loadWindows(db);
     const refs = new Refs(db);
-    const before = db.get<{ id: number }>("SELECT coalesce(max(id), 0) AS id FROM events")!.id;
+    const before = db.get<{ e: number; c: number }>(
+      "SELECT (SELECT coalesce(max(id), 0) FROM events) AS e, (SELECT coalesce(max(id), 0) FROM commands) AS c",
+    )!;
     const many = db.prepare(insertSql(BATCH));
+    const origin = opts.origin === "here" ? 0 : 1;
+    const segment = opts.origin === "here" ? opts.segmentId ?? null : null;
     const args: (string | number | null)[] = [];
     let rows = 0;
     let offered = 0;
@@ -144,41 +200,102 @@ export function insertEvents(
         e.duration_ms,
         e.exit_code,
         e.cwd,
-        e.cmd,
+        refs.command(e.cmd),
         e.host,
-        segmentId,
+        origin,
+        segment,
       );
       offered++;
       if (++rows === BATCH) flush(many);
     }
     if (rows > 0) flush(db.prepare(insertSql(rows)));
     counts.duplicate = offered - counts.inserted;
-    // New rows get ids above every existing one: index exactly those, in bulk.
+    if (counts.duplicate > 0) mergeImported(db, refs, events);
     if (counts.inserted > 0) {
-      db.run("INSERT INTO events_fts (rowid, cmd) SELECT id, cmd FROM events WHERE id > ?", before);
+      // New rows have ids above every existing one: count their runs in bulk.
+      db.run(
+        `UPDATE commands SET runs = runs + n.c, last_at = max(last_at, n.m)
+         FROM (SELECT cmd_id, count(*) AS c, max(started_at) AS m FROM events WHERE id > ?
+               GROUP BY cmd_id) AS n
+         WHERE commands.id = n.cmd_id`,
+        before.e,
+      );
     }
+    // Texts met only in duplicates have no run: drop them before indexing the new ones.
+    db.run("DELETE FROM commands WHERE id > ? AND runs = 0", before.c);
+    db.run(
+      "INSERT INTO commands_fts (rowid, cmd) SELECT id, cmd FROM commands WHERE id > ?",
+      before.c,
+    );
   });
   return counts;
 }
 
-/** Records a session's details (the session row may already exist, interned by its events). */
-export function insertSession(db: Db, session: SessionRecord, segmentId: string | null): void {
-  db.run(
-    `INSERT INTO sessions (session_id, node_id, started_at, host, shell, segment_id)
-     VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (session_id) DO UPDATE SET
-       node_id = coalesce(sessions.node_id, excluded.node_id),
-       started_at = coalesce(sessions.started_at, excluded.started_at),
-       host = coalesce(sessions.host, excluded.host),
-       shell = coalesce(sessions.shell, excluded.shell),
-       segment_id = coalesce(sessions.segment_id, excluded.segment_id)`,
-    session.session_id,
-    session.node_id,
-    session.started_at,
-    session.host,
-    session.shell,
-    segmentId,
+/**
+ * Imported history has one identity on every device, but a command without a timestamp in
+ * its file gets its time from the file (its modification time), which differs between
+ * devices. Of two copies the earliest time wins, whichever arrives first: devices converge.
+ */
+function mergeImported(db: Db, refs: Refs, events: readonly EventRecord[]): void {
+  const update = db.prepare(
+    `UPDATE events SET started_at = ?, ended_at = ?, duration_ms = ?
+     WHERE node_ref = ? AND session_ref = ? AND seq = ? AND started_at > ?`,
   );
+  const touched = new Set<number>();
+  for (const e of events) {
+    if (e.node_id !== IMPORT_NODE_ID) continue;
+    const changed = update.run(
+      e.started_at,
+      e.ended_at,
+      e.duration_ms,
+      refs.node(e.node_id),
+      refs.session(e.session_id),
+      e.seq,
+      e.started_at,
+    ).changes;
+    if (Number(changed) > 0) touched.add(refs.command(e.cmd));
+  }
+  if (touched.size > 0) recountCommands(db, [...touched]);
+}
+
+/**
+ * Whether a command with this exact text started in the same second on some device (the
+ * shell hook recorded it), as opposed to being imported.
+ *
+ * @param db The index.
+ * @param cmd The command text.
+ * @param startedAt When it started (ms).
+ * @returns `true` when a recorded run matches.
+ */
+export function recordedInSecond(db: Db, cmd: string, startedAt: number): boolean {
+  const second = Math.floor(startedAt / 1000) * 1000;
+  return db.get(
+    `SELECT 1 FROM events e JOIN commands c ON c.id = e.cmd_id
+     WHERE c.cmd = ? AND e.started_at BETWEEN ? AND ?
+       AND e.node_ref != coalesce((SELECT ref FROM nodes WHERE node_id = ?), -1) LIMIT 1`,
+    cmd,
+    second,
+    second + 999,
+    IMPORT_NODE_ID,
+  ) !== undefined;
+}
+
+/**
+ * After events were deleted: recounts the runs of the commands they ran, and deletes the
+ * commands no event runs any more (and, by trigger, their search entries).
+ *
+ * @param db The index.
+ * @param commandIds The commands of the deleted events.
+ */
+export function recountCommands(db: Db, commandIds: readonly number[]): void {
+  const update = db.prepare(
+    `UPDATE commands SET
+       runs = (SELECT count(*) FROM events WHERE cmd_id = commands.id),
+       last_at = coalesce((SELECT max(started_at) FROM events WHERE cmd_id = commands.id), 0)
+     WHERE id = ?`,
+  );
+  for (const id of commandIds) update.run(id);
+  db.run("DELETE FROM commands WHERE runs = 0");
 }
 
 /** One stored event, with its local row id. */
@@ -189,7 +306,7 @@ export interface StoredEvent extends EventRecord {
 
 /** Filters of {@linkcode findEvents}; all optional, combined with AND. */
 export interface FindQuery {
-  /** Substring of the command (case-insensitive for ASCII letters). */
+  /** Substring of the command, case-insensitive (Unicode case folding). */
   text?: string;
   /** Exact working directory. */
   cwd?: string;
@@ -207,14 +324,10 @@ export interface FindQuery {
   session?: string;
   /** Only this device's commands. */
   node?: string;
-  /** At most this many, newest first. Default 100. */
+  /** At most this many, newest first; 0 for all. Default 100. */
   limit?: number;
   /** Oldest first instead. */
   oldestFirst?: boolean;
-}
-
-function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** An FTS5 query matching every trigram of `text` (code points, as the tokenizer splits). */
@@ -227,32 +340,24 @@ export function trigramQuery(text: string): string {
 
 /** The columns of a {@linkcode StoredEvent}, from `events e` joined with its ids. */
 export const EVENT_COLUMNS = `e.id, n.node_id, s.session_id, e.seq, e.started_at, e.ended_at,
-  e.duration_ms, e.exit_code, e.cwd, e.cmd, e.host`;
+  e.duration_ms, e.exit_code, e.cwd, c.cmd, e.host`;
 
-/** `events e` joined with its interned ids. */
+/** `events e` joined with its interned ids and command. */
 export const EVENTS_JOINED =
-  "events e JOIN nodes n ON n.ref = e.node_ref JOIN sessions s ON s.ref = e.session_ref";
+  "events e JOIN nodes n ON n.ref = e.node_ref JOIN sessions s ON s.ref = e.session_ref JOIN commands c ON c.id = e.cmd_id";
 
-/**
- * Searches events. Text of three characters or more is looked up in the trigram index and
- * each candidate checked against the command; shorter text is matched with `LIKE`. Both
- * are substring matches, case-insensitive for ASCII letters.
- *
- * @param db The index.
- * @param query Filters.
- * @returns Matching events, newest first unless `oldestFirst`.
- */
-export function findEvents(db: Db, query: FindQuery = {}): StoredEvent[] {
+/** The WHERE clause and parameters of a query. */
+function whereOf(query: FindQuery): { where: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
-  const text = query.text ?? "";
+  const text = foldCase(query.text ?? "");
   if ([...text].length >= 3) {
-    where.push("e.id IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)");
+    where.push("e.cmd_id IN (SELECT rowid FROM commands_fts WHERE commands_fts MATCH ?)");
     params.push(trigramQuery(text));
   }
   if (text.length > 0) {
-    where.push("e.cmd LIKE ? ESCAPE '\\'");
-    params.push(likePattern(text));
+    where.push("hx_contains(c.cmd, ?)");
+    params.push(text);
   }
   const exact: [keyof FindQuery, string][] = [
     ["cwd", "e.cwd = ?"],
@@ -277,12 +382,47 @@ export function findEvents(db: Db, query: FindQuery = {}): StoredEvent[] {
     where.push("e.started_at <= ?");
     params.push(query.until);
   }
+  return { where: where.length > 0 ? `WHERE ${where.join(" AND ")}` : "", params };
+}
+
+function findSql(query: FindQuery): { sql: string; params: (string | number)[] } {
+  const { where, params } = whereOf(query);
   const order = query.oldestFirst ? "ASC" : "DESC";
-  const sql = `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_JOINED}
-    ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-    ORDER BY e.started_at ${order}, e.id ${order} LIMIT ?`;
-  params.push(Math.max(0, query.limit ?? 100));
+  const limit = query.limit ?? 100;
+  return {
+    sql: `SELECT ${EVENT_COLUMNS} FROM ${EVENTS_JOINED} ${where}
+      ORDER BY e.started_at ${order}, e.id ${order}${
+      limit > 0 ? ` LIMIT ${Math.floor(limit)}` : ""
+    }`,
+    params,
+  };
+}
+
+/**
+ * Searches events. Text of three characters or more is looked up in the trigram index of
+ * distinct commands and each candidate checked against the command; shorter text is matched
+ * against every command. Both are substring matches with Unicode case folding.
+ *
+ * @param db The index.
+ * @param query Filters.
+ * @returns Matching events, newest first unless `oldestFirst`.
+ */
+export function findEvents(db: Db, query: FindQuery = {}): StoredEvent[] {
+  const { sql, params } = findSql(query);
   return db.all<StoredEvent>(sql, ...params);
+}
+
+/**
+ * Searches events like {@linkcode findEvents}, one row at a time: memory stays flat in the
+ * number of rows.
+ *
+ * @param db The index.
+ * @param query Filters.
+ * @returns The matching events, lazily.
+ */
+export function* iterateEvents(db: Db, query: FindQuery = {}): Generator<StoredEvent> {
+  const { sql, params } = findSql(query);
+  yield* db.prepare(sql).iterate(...params) as Iterable<StoredEvent>;
 }
 
 /** How many events the index holds. */

@@ -183,4 +183,171 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_kind ON runs (kind, id);
     `,
   },
+  {
+    version: 2,
+    description:
+      "format 2: distinct commands indexed once, events that say who publishes them, numbered own segments, peers, declared and imported objects, quarantine backoff, deferred tombstones",
+    sql: `
+      -- Sync state of format 1 cannot be read by format 2: this device's history is published
+      -- again (in a new vault), what came from others stays here.
+      DROP TABLE manifests_seen;
+      DROP TABLE imported_segments;
+      DROP TABLE quarantine;
+      DROP TABLE segments;
+
+      -- Every distinct command text once; events refer to it. last_at and runs describe its
+      -- live events, so search can list distinct commands newest first without a scan.
+      CREATE TABLE commands (
+        id INTEGER PRIMARY KEY,
+        cmd TEXT NOT NULL UNIQUE,
+        last_at INTEGER NOT NULL,
+        runs INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX commands_recent ON commands (last_at);
+      CREATE VIRTUAL TABLE commands_fts USING fts5 (
+        cmd, content = 'commands', content_rowid = 'id', tokenize = 'trigram', detail = 'none',
+        columnsize = 0
+      );
+      -- Deleting from the index removes the entries themselves, not only their visibility:
+      -- a forgotten command leaves no trigram behind.
+      INSERT INTO commands_fts (commands_fts, rank) VALUES ('secure-delete', 1);
+      CREATE TRIGGER commands_fts_delete AFTER DELETE ON commands BEGIN
+        INSERT INTO commands_fts (commands_fts, rowid, cmd) VALUES ('delete', old.id, old.cmd);
+      END;
+      INSERT INTO commands (cmd, last_at, runs)
+        SELECT cmd, max(started_at), count(*) FROM events GROUP BY cmd;
+      INSERT INTO commands_fts (rowid, cmd) SELECT id, cmd FROM commands;
+
+      -- origin 0: this device publishes the event (its own, or history it imported) and
+      -- segment_id is the own object holding it (NULL until sealed); 1: another device does.
+      CREATE TABLE events_v2 (
+        id INTEGER PRIMARY KEY,
+        node_ref INTEGER NOT NULL,
+        session_ref INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        duration_ms INTEGER,
+        exit_code INTEGER,
+        cwd TEXT,
+        cmd_id INTEGER NOT NULL,
+        host TEXT,
+        origin INTEGER NOT NULL,
+        segment_id TEXT,
+        UNIQUE (node_ref, session_ref, seq)
+      ) STRICT;
+      INSERT INTO events_v2 (id, node_ref, session_ref, seq, started_at, ended_at, duration_ms,
+          exit_code, cwd, cmd_id, host, origin, segment_id)
+        SELECT e.id, e.node_ref, e.session_ref, e.seq, e.started_at, e.ended_at, e.duration_ms,
+          e.exit_code, e.cwd, c.id, e.host, CASE WHEN e.node_ref = 1 THEN 0 ELSE 1 END, NULL
+        FROM events e JOIN commands c ON c.cmd = e.cmd;
+      DROP TRIGGER events_fts_delete;
+      DROP TABLE events_fts;
+      DROP TABLE events;
+      ALTER TABLE events_v2 RENAME TO events;
+      CREATE INDEX events_started ON events (started_at);
+      CREATE INDEX events_cmd ON events (cmd_id);
+      CREATE INDEX events_unsealed ON events (id) WHERE origin = 0 AND segment_id IS NULL;
+      CREATE INDEX events_segment ON events (segment_id) WHERE segment_id IS NOT NULL;
+
+      UPDATE sessions SET segment_id = NULL;
+      UPDATE pins SET segment_id = NULL;
+      UPDATE artifacts SET segment_id = NULL, blob_hash = NULL;
+      UPDATE blobs SET uploaded = 0;
+
+      -- This device's objects: sealed (sha256 NULL), uploaded, numbered and listed by a
+      -- manifest, or replaced by a pack (and then deleted once every device has seen that).
+      CREATE TABLE segments (
+        segment_id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        sha256 TEXT,
+        bytes INTEGER,
+        events INTEGER NOT NULL DEFAULT 0,
+        first_no INTEGER,
+        last_no INTEGER,
+        start_ts INTEGER NOT NULL DEFAULT 0,
+        end_ts INTEGER NOT NULL DEFAULT 0,
+        listed INTEGER NOT NULL DEFAULT 0,
+        replaced_at_seq INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+
+      -- Tombstones: applied here (and carried in this device's manifest once published), or
+      -- deferred because their window ends ahead of this device's clock.
+      CREATE TABLE tombstones_v2 (
+        tombstone_id TEXT PRIMARY KEY,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        start_ts INTEGER NOT NULL,
+        end_ts INTEGER NOT NULL,
+        node_id TEXT,
+        cmd_sha256 TEXT,
+        deferred INTEGER NOT NULL DEFAULT 0,
+        published INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      INSERT INTO tombstones_v2 (tombstone_id, created_by, created_at, start_ts, end_ts, node_id)
+        SELECT tombstone_id, created_by, created_at, start_ts, end_ts, node_id FROM tombstones;
+      DROP TABLE tombstones;
+      ALTER TABLE tombstones_v2 RENAME TO tombstones;
+      CREATE INDEX tombstones_start ON tombstones (start_ts) WHERE deferred = 0;
+
+      -- Every other device, as its manifests showed it: the highest seq accepted from it, the
+      -- highest any manifest claims to have seen, and its latest manifest's etag and details.
+      CREATE TABLE peers (
+        node_id TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL DEFAULT 0,
+        claimed INTEGER NOT NULL DEFAULT 0,
+        etag TEXT,
+        created_at INTEGER,
+        host TEXT,
+        segments INTEGER NOT NULL DEFAULT 0,
+        seen TEXT NOT NULL DEFAULT '{}',
+        fetched_at INTEGER
+      ) STRICT;
+
+      -- What each node's latest accepted manifest lists: what should be here.
+      CREATE TABLE declared (
+        node_id TEXT NOT NULL,
+        segment_id TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        events INTEGER NOT NULL,
+        first_no INTEGER NOT NULL,
+        last_no INTEGER NOT NULL,
+        start_ts INTEGER NOT NULL,
+        end_ts INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (node_id, segment_id)
+      ) STRICT;
+
+      -- What has been imported here, by segment numbers: disjoint ranges per node.
+      CREATE TABLE imported (
+        node_id TEXT NOT NULL,
+        segment_id TEXT NOT NULL,
+        first_no INTEGER NOT NULL,
+        last_no INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL,
+        PRIMARY KEY (node_id, segment_id)
+      ) STRICT;
+      CREATE INDEX imported_range ON imported (node_id, first_no);
+
+      CREATE TABLE quarantine (
+        key TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        node_id TEXT,
+        object_id TEXT,
+        category TEXT NOT NULL,
+        reason TEXT,
+        message TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_attempt INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        etag TEXT
+      ) STRICT;
+      CREATE INDEX quarantine_due ON quarantine (next_attempt_at);
+
+      DELETE FROM meta WHERE key IN ('manifest_seq');
+    `,
+  },
 ];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { listQuarantine } from "../../src/sync/quarantine.ts";
+import { listQuarantine } from "../../src/vault/quarantine.ts";
 import { manifestKey, segmentKey } from "../../src/object/keys.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { StoreError } from "../../src/store/errors.ts";

@@ -111,7 +111,7 @@ Deno.test("re-importing the same objects changes nothing", async () => {
     assert.equal(b.state().length, 5);
     const before = b.state();
     // b forgets that it ever imported anything, and pulls everything again
-    b.vault.db.exec("DELETE FROM imported_segments; DELETE FROM manifests_seen");
+    b.vault.db.exec("DELETE FROM imported; DELETE FROM peers; DELETE FROM declared");
     const again = await b.pull();
     assert.equal(again.segments.imported, 3);
     assert.equal(again.events.inserted, 0);

@@ -4,7 +4,7 @@ import { openStore } from "../../src/store/open.ts";
 import { StoreError } from "../../src/store/errors.ts";
 import type { SyncStore } from "../../src/store/types.ts";
 import { registerScheme } from "../../src/store/registry.ts";
-import { listQuarantine } from "../../src/sync/quarantine.ts";
+import { listQuarantine } from "../../src/vault/quarantine.ts";
 import { joinedPair } from "./device.ts";
 
 /**

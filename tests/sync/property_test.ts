@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { importHistoryFile } from "../../src/history/import_file.ts";
 import { findEvents } from "../../src/vault/events.ts";
-import { prng } from "../../bench/data.ts"; // seeded, so a failing seed can be replayed
+import { IMPORT_NODE_ID } from "../../src/object/payloads.ts";
+import { prng } from "../_prng.ts"; // seeded, so a failing seed can be replayed
 import { Clock, Device, tempFolderStore } from "./device.ts";
 
 interface Window {
@@ -32,12 +33,17 @@ function stateOf(d: Device): string[] {
     .sort();
 }
 
-/** Imported history: each node has a fixed list of timestamped commands it imports parts of. */
-function historyFile(name: string, from: number, to: number, base: number): string {
+/**
+ * A shell history file: part of one history every device shares (the same file synced to
+ * every machine, so devices import the same lines), then the commands this device's hook
+ * recorded (the shell's own history of them, which an import must not store twice).
+ */
+function historyFile(from: number, to: number, base: number, recorded: [string, number][]): string {
   const lines: string[] = [];
   for (let i = from; i < to; i++) {
-    lines.push(`: ${Math.floor(base / 1000) + i * 7}:0;${name}-imp ${i}`);
+    lines.push(`: ${Math.floor(base / 1000) + i * 7}:0;shared-imp ${i}`);
   }
+  for (const [cmd, at] of recorded) lines.push(`: ${Math.floor(at / 1000)}:0;${cmd}`);
   return lines.join("\n") + "\n";
 }
 
@@ -52,6 +58,7 @@ async function runScenario(seed: number, storeUri: string, steps: number): Promi
     await Device.create("n2", clock),
   ];
   const model: Model = { created: new Map(), windows: [] };
+  const recordedBy = new Map<Device, [string, number][]>(devices.map((d) => [d, []]));
   const log: string[] = [];
   try {
     const key = await devices[0]!.init(storeUri);
@@ -81,15 +88,25 @@ async function runScenario(seed: number, storeUri: string, steps: number): Promi
         // A device drops a command its own tombstones cover; the model's final expectation
         // excludes every covered event anyway.
         model.created.set(`${d.vault.nodeId}|${cmd}`, at);
+        recordedBy.get(d)!.push([cmd, at]);
       } else if (op === "import") {
         const from = Math.floor(rand() * 20);
         const to = from + 1 + Math.floor(rand() * 10);
         const file = join(d.home.path, `hist-${step}.zsh_history`);
-        await Deno.writeTextFile(file, historyFile(d.name, from, to, importBase));
-        await importHistoryFile(d.vault, file);
+        // What the hook recorded and this device still holds: the import must skip it.
+        const held = new Set(d.commands());
+        const recorded = recordedBy.get(d)!.filter(([cmd]) => held.has(cmd));
+        await Deno.writeTextFile(file, historyFile(from, to, importBase, recorded));
+        const result = await importHistoryFile(d.vault, file);
+        assert.equal(
+          result.recorded,
+          recorded.length,
+          `seed ${seed}: the import stored recorded commands again`,
+        );
         for (let i = from; i < to; i++) {
+          // One identity whichever device imports the line.
           model.created.set(
-            `${d.vault.nodeId}|${d.name}-imp ${i}`,
+            `${IMPORT_NODE_ID}|shared-imp ${i}`,
             Math.floor(importBase / 1000) * 1000 + i * 7000,
           );
         }
@@ -109,7 +126,7 @@ async function runScenario(seed: number, storeUri: string, steps: number): Promi
       // Invariant: no device ever holds an event a window it knows of covers.
       for (const dev of devices) {
         const windows = dev.vault.db.all<{ start_ts: number; end_ts: number }>(
-          "SELECT start_ts, end_ts FROM tombstones",
+          "SELECT start_ts, end_ts FROM tombstones WHERE deferred = 0",
         );
         for (const line of stateOf(dev)) {
           const at = Number(line.slice(line.lastIndexOf("|") + 1));

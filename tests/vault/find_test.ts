@@ -31,7 +31,7 @@ Deno.test("findEvents() matches substrings case-insensitively, short and long, n
     event(vault, 2, "docker ps -a"),
     event(vault, 3, "GIT log --oneline"),
     event(vault, 4, "echo 100% done"),
-  ], null);
+  ], { origin: "here" });
   assert.deepEqual(findEvents(vault.db, { text: "git" }).map((e) => e.seq), [3, 1]);
   assert.deepEqual(findEvents(vault.db, { text: "ps" }).map((e) => e.seq), [2]);
   assert.deepEqual(findEvents(vault.db, { text: "0%" }).map((e) => e.seq), [4]);
@@ -46,7 +46,7 @@ Deno.test("findEvents() filters by cwd, exit code, failure, time, host and sessi
     event(vault, 1, "make", { exit_code: 2, cwd: "/src" }),
     event(vault, 2, "make", { exit_code: 0, cwd: "/src", host: "h2" }),
     event(vault, 3, "ls", { exit_code: 1, session_id: "s2" }),
-  ], null);
+  ], { origin: "here" });
   assert.deepEqual(findEvents(vault.db, { cwd: "/src" }).map((e) => e.seq), [2, 1]);
   assert.deepEqual(findEvents(vault.db, { failed: true }).map((e) => e.seq), [3, 1]);
   assert.deepEqual(findEvents(vault.db, { exit: 2 }).map((e) => e.seq), [1]);

@@ -6,11 +6,11 @@
  */
 
 import { categoryOf, type ErrorCategory, messageOf } from "../errors.ts";
-import type { RequestCounts } from "../store/metered.ts";
-import type { Db } from "../vault/db.ts";
+import type { MeterDelta } from "../store/metered.ts";
+import type { Db } from "./db.ts";
 
 /** Kinds of recorded run. */
-export type RunKind = "push" | "pull";
+export type RunKind = "push" | "pull" | "compact";
 
 /** One recorded run. */
 export interface RunRecord {
@@ -27,13 +27,15 @@ export interface RunRecord {
   /** Its counts by outcome. */
   counts: Record<string, unknown>;
   /** Store requests it made. */
-  requests: RequestCounts | null;
+  requests: MeterDelta["requests"] | null;
   /** Category of its failure, or of the last object that failed. */
   error_category: ErrorCategory | null;
   /** That failure, in one line. */
   error_message: string | null;
-  /** What to do about it. */
+  /** Advice the failure carried, naming no command, if any. */
   error_hint: string | null;
+  /** The precise situation of the failure, if it named one (see `HxErrorCode`). */
+  error_code: string | null;
 }
 
 const KEEP = 500;
@@ -49,7 +51,7 @@ export function startRun(db: Db, kind: RunKind, now: number): number {
 /** What a finished run reports. */
 export interface RunOutcome {
   counts: object;
-  requests: RequestCounts;
+  requests: MeterDelta["requests"];
   /** The failure that ended the run, or the last per-object failure of a successful one. */
   error?: unknown;
   /** Whether the run completed. */
@@ -60,8 +62,9 @@ export interface RunOutcome {
 export function finishRun(db: Db, id: number, outcome: RunOutcome, now: number): void {
   const err = outcome.error;
   const message = err === undefined ? null : messageOf(err);
-  const given = (err as { hint?: unknown } | undefined)?.hint;
-  const hint = typeof given === "string" ? given : null;
+  const given = err as { hint?: unknown; code?: unknown } | undefined;
+  const hint = typeof given?.hint === "string" ? given.hint : null;
+  const code = typeof given?.code === "string" ? given.code : null;
   db.run(
     `UPDATE runs SET ended_at = ?, ok = ?, counts = ?, requests = ?, error_category = ?,
        error_message = ? WHERE id = ?`,
@@ -70,7 +73,7 @@ export function finishRun(db: Db, id: number, outcome: RunOutcome, now: number):
     JSON.stringify(outcome.counts),
     JSON.stringify(outcome.requests),
     err === undefined ? null : categoryOf(err),
-    message === null ? null : JSON.stringify({ message, hint }),
+    message === null ? null : JSON.stringify({ message, hint, code }),
     id,
   );
 }
@@ -88,9 +91,11 @@ interface RawRun {
 }
 
 function decode(raw: RawRun): RunRecord {
-  const error = raw.error_message === null
-    ? null
-    : JSON.parse(raw.error_message) as { message: string; hint: string | null };
+  const error = raw.error_message === null ? null : JSON.parse(raw.error_message) as {
+    message: string;
+    hint: string | null;
+    code?: string | null;
+  };
   return {
     id: raw.id,
     kind: raw.kind,
@@ -102,6 +107,7 @@ function decode(raw: RawRun): RunRecord {
     error_category: raw.error_category,
     error_message: error?.message ?? null,
     error_hint: error?.hint ?? null,
+    error_code: error?.code ?? null,
   };
 }
 

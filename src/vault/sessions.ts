@@ -1,13 +1,66 @@
 /**
- * Sessions: the latest one with its failures in context (`hx last`), and pins.
+ * Sessions and pins in the index: the latest session with its failures in context
+ * (`hx last`), pinning, and what segments carry of them. The one place that reads and writes
+ * the `sessions` and `pins` tables.
  *
  * @module
  */
 
 import { HxError } from "../errors.ts";
-import type { Db } from "../vault/db.ts";
-import { EVENT_COLUMNS, EVENTS_JOINED, type StoredEvent } from "../vault/events.ts";
-import type { Vault } from "../vault/vault.ts";
+import type { PinRecord, SessionRecord } from "../object/payloads.ts";
+import type { Db } from "./db.ts";
+import { EVENT_COLUMNS, EVENTS_JOINED, type StoredEvent } from "./events.ts";
+import type { Vault } from "./vault.ts";
+
+/** Records a session's details (the session row may already exist, interned by its events). */
+export function insertSession(db: Db, session: SessionRecord, segmentId: string | null): void {
+  db.run(
+    `INSERT INTO sessions (session_id, node_id, started_at, host, shell, segment_id)
+     VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (session_id) DO UPDATE SET
+       node_id = coalesce(sessions.node_id, excluded.node_id),
+       started_at = coalesce(sessions.started_at, excluded.started_at),
+       host = coalesce(sessions.host, excluded.host),
+       shell = coalesce(sessions.shell, excluded.shell),
+       segment_id = coalesce(sessions.segment_id, excluded.segment_id)`,
+    session.session_id,
+    session.node_id,
+    session.started_at,
+    session.host,
+    session.shell,
+    segmentId,
+  );
+}
+
+/** Records another device's pin (pins only grow). */
+export function insertPin(db: Db, pin: PinRecord, segmentId: string | null): void {
+  db.run(
+    "INSERT OR IGNORE INTO pins (session_id, node_id, pinned_at, segment_id) VALUES (?, ?, ?, ?)",
+    pin.session_id,
+    pin.node_id,
+    pin.pinned_at,
+    segmentId,
+  );
+}
+
+/** This device's latest session (by its latest command), or `null`. */
+export function latestSessionOf(db: Db, nodeId: string): string | null {
+  return db.get<{ session_id: string }>(
+    `SELECT s.session_id FROM events e JOIN sessions s ON s.ref = e.session_ref
+     WHERE e.node_ref = (SELECT ref FROM nodes WHERE node_id = ?)
+     ORDER BY e.started_at DESC, e.id DESC LIMIT 1`,
+    nodeId,
+  )?.session_id ?? null;
+}
+
+/** The next seq of a session of this device (one after its last event). */
+export function nextSeq(db: Db, sessionId: string): number {
+  return (db.get<{ n: number | null }>(
+    `SELECT max(seq) AS n FROM events WHERE node_ref = 1
+       AND session_ref = (SELECT ref FROM sessions WHERE session_id = ?)`,
+    sessionId,
+  )?.n ?? 0) + 1;
+}
 
 /** A session with its commands. */
 export interface SessionView {
@@ -63,9 +116,6 @@ export function sessionView(db: Db, sessionId: string): SessionView {
     throw new HxError(
       "not_found",
       `Cannot show session ${sessionId}: no commands of it are known here`,
-      {
-        hint: "hx find --json lists session ids; hx sync pull fetches other devices' sessions",
-      },
     );
   }
   const meta = db.get<
@@ -141,8 +191,8 @@ export function listPins(db: Db): PinnedSession[] {
   );
   return rows.map((r) => {
     const stats = db.get<{ n: number; first: string | null }>(
-      `SELECT count(*) AS n, (SELECT e2.cmd FROM events e2 WHERE e2.session_ref = s.ref
-         ORDER BY e2.seq LIMIT 1) AS first
+      `SELECT count(*) AS n, (SELECT c.cmd FROM events e2 JOIN commands c ON c.id = e2.cmd_id
+         WHERE e2.session_ref = s.ref ORDER BY e2.seq LIMIT 1) AS first
        FROM sessions s LEFT JOIN events e ON e.session_ref = s.ref WHERE s.session_id = ?`,
       r.session_id,
     );

@@ -1,0 +1,270 @@
+/**
+ * This device's own objects on the store, as the index tracks them: sealed (events assigned,
+ * not uploaded), uploaded (hash known), numbered and listed by a manifest, replaced by a pack.
+ * Segment ids are assigned before any upload, so a crash and a re-push upload the same ids;
+ * numbers are assigned to uploaded segments, in order, before the manifest that lists them is
+ * written, and never reused.
+ *
+ * @module
+ */
+
+import { uuidv7 } from "../_ids.ts";
+import type { ManifestSegment, SegmentPayload } from "../object/payloads.ts";
+import type { Db } from "./db.ts";
+import { EVENTS_JOINED } from "./events.ts";
+import type { Vault } from "./vault.ts";
+
+/** JSON field names and numbers of one event, roughly, in bytes. */
+const EVENT_OVERHEAD = 160;
+/** Ids per UPDATE … IN (…) statement. */
+const ID_CHUNK = 500;
+
+/** Bounds of {@linkcode sealPending}. */
+export interface SealBounds {
+  /** Events per segment at most. */
+  maxEvents: number;
+  /** Approximate plaintext bytes per segment at most. */
+  maxBytes: number;
+}
+
+/**
+ * Assigns the events this device publishes and has not sealed yet (and its sessions, pins
+ * and artifacts not yet published) to new segments, in one transaction, before anything is
+ * uploaded. Events are assigned in batches, not one statement each.
+ *
+ * @param vault This device's index.
+ * @param bounds Segment bounds.
+ * @returns The number of segments created.
+ */
+export function sealPending(vault: Vault, bounds: SealBounds): number {
+  const db = vault.db;
+  const node = vault.nodeId;
+  return db.transaction(() => {
+    const now = vault.now();
+    const rows = db.prepare(
+      `SELECT e.id, length(c.cmd) + coalesce(length(e.cwd), 0) + coalesce(length(e.host), 0) AS size
+       FROM events e JOIN commands c ON c.id = e.cmd_id
+       WHERE e.origin = 0 AND e.segment_id IS NULL ORDER BY e.started_at, e.id`,
+    );
+    const assign = (segment: string, ids: number[]) => {
+      for (let at = 0; at < ids.length; at += ID_CHUNK) {
+        const chunk = ids.slice(at, at + ID_CHUNK);
+        db.run(
+          `UPDATE events SET segment_id = ? WHERE id IN (${chunk.map(() => "?").join(",")})`,
+          segment,
+          ...chunk,
+        );
+      }
+    };
+    let created = 0;
+    let current: string | null = null;
+    let ids: number[] = [];
+    let bytes = 0;
+    const open = () => {
+      if (current !== null) assign(current, ids);
+      current = uuidv7(now);
+      db.run("INSERT INTO segments (segment_id, created_at) VALUES (?, ?)", current, now);
+      created++;
+      ids = [];
+      bytes = 0;
+    };
+    for (const row of rows.iterate() as Iterable<{ id: number; size: number }>) {
+      const size = row.size + EVENT_OVERHEAD;
+      if (
+        current === null || ids.length >= bounds.maxEvents ||
+        (ids.length > 0 && bytes + size > bounds.maxBytes)
+      ) {
+        open();
+      }
+      ids.push(row.id);
+      bytes += size;
+    }
+    if (current !== null) assign(current, ids);
+    const others = db.get<{ n: number }>(
+      `SELECT (SELECT count(*) FROM sessions WHERE node_id = ?1 AND segment_id IS NULL
+                 AND started_at IS NOT NULL)
+            + (SELECT count(*) FROM pins WHERE node_id = ?1 AND segment_id IS NULL)
+            + (SELECT count(*) FROM artifacts WHERE node_id = ?1 AND segment_id IS NULL) AS n`,
+      node,
+    )!.n;
+    if (others > 0 && current === null) open();
+    const last: string | null = current;
+    if (last !== null) {
+      db.run(
+        `UPDATE sessions SET segment_id = ? WHERE segment_id IS NULL AND started_at IS NOT NULL
+           AND (node_id = ? OR ref IN (SELECT session_ref FROM events WHERE segment_id = ?))`,
+        last,
+        node,
+        last,
+      );
+      for (const table of ["pins", "artifacts"]) {
+        db.run(
+          `UPDATE ${table} SET segment_id = ? WHERE node_id = ? AND segment_id IS NULL`,
+          last,
+          node,
+        );
+      }
+    }
+    return created;
+  });
+}
+
+/**
+ * The records an own segment holds, read back from the index.
+ *
+ * @param db The index.
+ * @param segmentId The segment.
+ * @returns Its events, sessions, artifacts and pins.
+ */
+export function segmentPayload(db: Db, segmentId: string): SegmentPayload {
+  return {
+    events: db.all(
+      `SELECT n.node_id, s.session_id, e.seq, e.started_at, e.ended_at, e.duration_ms, e.exit_code,
+         e.cwd, c.cmd, e.host
+       FROM ${EVENTS_JOINED} WHERE e.segment_id = ? AND e.origin = 0 ORDER BY e.started_at, e.id`,
+      segmentId,
+    ),
+    sessions: db.all(
+      `SELECT session_id, node_id, started_at, host, shell FROM sessions
+       WHERE segment_id = ? AND node_id IS NOT NULL ORDER BY started_at`,
+      segmentId,
+    ),
+    artifacts: db.all(
+      `SELECT artifact_id, node_id, session_id, sha256, blob_hash, name, size, created_at
+       FROM artifacts WHERE segment_id = ? ORDER BY created_at`,
+      segmentId,
+    ),
+    pins: db.all(
+      `SELECT session_id, node_id, pinned_at FROM pins WHERE segment_id = ? ORDER BY pinned_at`,
+      segmentId,
+    ),
+  } as SegmentPayload;
+}
+
+/** An own segment sealed and not uploaded yet. */
+export interface PendingSegment {
+  segment_id: string;
+  created_at: number;
+}
+
+/** Own segments sealed and not uploaded yet, oldest first. */
+export function pendingUploads(db: Db): PendingSegment[] {
+  return db.all<PendingSegment>(
+    "SELECT segment_id, created_at FROM segments WHERE sha256 IS NULL ORDER BY created_at, segment_id",
+  );
+}
+
+/** Records that an own segment landed on the store. */
+export function markUploaded(
+  db: Db,
+  segmentId: string,
+  info: { sha256: string; bytes: number; events: number; start_ts: number; end_ts: number },
+): void {
+  db.run(
+    `UPDATE segments SET sha256 = ?, bytes = ?, events = ?, start_ts = ?, end_ts = ?
+     WHERE segment_id = ?`,
+    info.sha256,
+    info.bytes,
+    info.events,
+    info.start_ts,
+    info.end_ts,
+    segmentId,
+  );
+}
+
+/** Forgets an own segment that ended up empty (all of it forgotten before upload). */
+export function dropSegment(db: Db, segmentId: string): void {
+  db.run("DELETE FROM segments WHERE segment_id = ?", segmentId);
+}
+
+/**
+ * Gives uploaded segments that have no number yet the next numbers, in order, and returns
+ * how many there were: what a manifest must list that none has.
+ *
+ * @param db The index.
+ * @returns The number of segments newly numbered (0 when every uploaded one is numbered).
+ */
+export function numberUploaded(db: Db): number {
+  return db.transaction(() => {
+    const fresh = db.all<{ segment_id: string }>(
+      `SELECT segment_id FROM segments WHERE sha256 IS NOT NULL AND first_no IS NULL
+       ORDER BY created_at, segment_id`,
+    );
+    let next = Number(db.meta("segment_no") ?? "0");
+    for (const { segment_id } of fresh) {
+      next++;
+      db.run(
+        "UPDATE segments SET first_no = ?, last_no = ? WHERE segment_id = ?",
+        next,
+        next,
+        segment_id,
+      );
+    }
+    db.setMeta("segment_no", String(next));
+    return fresh.length;
+  });
+}
+
+/** How many own objects are numbered but not yet listed by a written manifest. */
+export function unlistedSegments(db: Db): number {
+  return db.get<{ n: number }>(
+    "SELECT count(*) AS n FROM segments WHERE first_no IS NOT NULL AND listed = 0 AND replaced_at_seq IS NULL",
+  )!.n;
+}
+
+/** What this device's manifest lists: its numbered objects not replaced by a pack. */
+export function listedSegments(db: Db): ManifestSegment[] {
+  return db.all<ManifestSegment>(
+    `SELECT segment_id, sha256, bytes, events, first_no AS first, last_no AS last, start_ts,
+       end_ts, created_at
+     FROM segments WHERE first_no IS NOT NULL AND replaced_at_seq IS NULL ORDER BY first_no`,
+  );
+}
+
+/** Marks every numbered object as listed by the manifest just written. */
+export function markSegmentsListed(db: Db): void {
+  db.run("UPDATE segments SET listed = 1 WHERE first_no IS NOT NULL AND listed = 0");
+}
+
+/** How many of this device's events no written manifest lists yet. */
+export function pendingEvents(db: Db): number {
+  return db.get<{ n: number }>(
+    `SELECT count(*) AS n FROM events WHERE origin = 0 AND (segment_id IS NULL OR segment_id IN
+       (SELECT segment_id FROM segments WHERE listed = 0))`,
+  )!.n;
+}
+
+/** Whether an own segment id is known here (sealed, uploaded or listed). */
+export function isOwnSegment(db: Db, segmentId: string): boolean {
+  return db.get("SELECT 1 FROM segments WHERE segment_id = ?", segmentId) !== undefined;
+}
+
+/**
+ * Takes a listed object of this device's own node, found in its manifest on the store but
+ * unknown to this index (the index was restored from an older backup), as its own: listed,
+ * with its numbers, so that the next manifest lists it again and numbers go on after it.
+ *
+ * @param db The index.
+ * @param s The object as the manifest lists it.
+ */
+export function adoptSegment(db: Db, s: ManifestSegment): void {
+  db.transaction(() => {
+    db.run(
+      `INSERT INTO segments (segment_id, created_at, sha256, bytes, events, first_no, last_no,
+         start_ts, end_ts, listed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+       ON CONFLICT (segment_id) DO UPDATE SET sha256 = excluded.sha256, bytes = excluded.bytes,
+         events = excluded.events, first_no = excluded.first_no, last_no = excluded.last_no,
+         start_ts = excluded.start_ts, end_ts = excluded.end_ts, listed = 1`,
+      s.segment_id,
+      s.created_at,
+      s.sha256,
+      s.bytes,
+      s.events,
+      s.first,
+      s.last,
+      s.start_ts,
+      s.end_ts,
+    );
+    if (Number(db.meta("segment_no") ?? "0") < s.last) db.setMeta("segment_no", String(s.last));
+  });
+}
