@@ -60,10 +60,66 @@ export function gzip(data: Uint8Array): Promise<Uint8Array> {
   return pipeBytes(data, new CompressionStream("gzip"));
 }
 
-/** Gunzips bytes, refusing to produce more than `limit` bytes (a gzip bomb stops early). */
+/**
+ * Compressed bytes are fed to the inflater in slices of this size, one at a time: deflate
+ * expands at most ~1032 times, so one slice yields at most ~4 MiB before the bound is
+ * checked again.
+ */
+export const INFLATE_SLICE = 4096;
+
+/**
+ * Cuts a stream into pieces of at most `size` bytes (no copy), so that what reads it sees
+ * small pieces one at a time.
+ *
+ * @param size The largest piece.
+ * @returns The transform.
+ */
+export function slicer(size = INFLATE_SLICE): TransformStream<Uint8Array, Uint8Array> {
+  return new TransformStream<Uint8Array, Uint8Array>(
+    {
+      transform(chunk, controller) {
+        for (let at = 0; at < chunk.byteLength; at += size) {
+          controller.enqueue(chunk.subarray(at, Math.min(at + size, chunk.byteLength)));
+        }
+      },
+    },
+    { highWaterMark: 1 },
+    { highWaterMark: 0 },
+  );
+}
+
+function tooLarge(limit: number): IntegrityError {
+  return new IntegrityError(
+    "too_large",
+    `Cannot decompress object: it expands beyond its declared ${limit} bytes`,
+  );
+}
+
+/**
+ * Gunzips bytes, refusing to produce more than `limit` bytes. The input goes in small slices,
+ * each after the output of the one before was read, so a gzip bomb stops within a few MiB of
+ * the bound instead of expanding whole.
+ *
+ * @param data The compressed bytes.
+ * @param limit The largest output accepted.
+ * @returns The output.
+ * @throws {IntegrityError} `too_large` past the limit; `bad_payload` for invalid gzip.
+ */
 export async function gunzipBounded(data: Uint8Array, limit: number): Promise<Uint8Array> {
-  const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream("gzip"));
-  const reader = stream.getReader();
+  const inflater = new DecompressionStream("gzip");
+  const writer = inflater.writable.getWriter();
+  const reader = (inflater.readable as ReadableStream<Uint8Array>).getReader();
+  let stopped = false;
+  const feeding = (async () => {
+    for (let at = 0; at < data.byteLength && !stopped; at += INFLATE_SLICE) {
+      await writer.ready;
+      await writer.write(
+        data.subarray(at, Math.min(at + INFLATE_SLICE, data.byteLength)) as BufferSource,
+      );
+    }
+    if (!stopped) await writer.close();
+  })();
+  feeding.catch(() => {}); // its failure surfaces through the reader
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -71,16 +127,14 @@ export async function gunzipBounded(data: Uint8Array, limit: number): Promise<Ui
       const { done, value } = await reader.read();
       if (done) break;
       total += value.byteLength;
-      if (total > limit) {
-        throw new IntegrityError(
-          "bad_payload",
-          `Cannot decompress object: it expands beyond its declared ${limit} bytes`,
-        );
-      }
+      if (total > limit) throw tooLarge(limit);
       chunks.push(value);
     }
+    await feeding;
   } catch (err) {
+    stopped = true;
     await reader.cancel().catch(() => {});
+    await writer.abort().catch(() => {});
     if (err instanceof IntegrityError) throw err;
     throw new IntegrityError("bad_payload", "Cannot decompress object: not valid gzip", {
       cause: err,

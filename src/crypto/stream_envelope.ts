@@ -13,7 +13,7 @@ import { fromBase64Url, toBase64Url, utf8 } from "../_encoding.ts";
 import { IntegrityError } from "../errors.ts";
 import { decodeHeader, MAX_HEADER_BYTES } from "../object/frame.ts";
 import { FORMAT_VERSION, type HeaderFields, MAGIC, type ObjectHeader } from "../object/header.ts";
-import { checkExpectations, type Expectations } from "./envelope.ts";
+import { checkExpectations, type Expectations, slicer } from "./envelope.ts";
 import type { VaultKey } from "./vault_key.ts";
 
 /** Plaintext bytes per chunk of new objects. */
@@ -369,7 +369,9 @@ export async function openStream(
     body = body.pipeThrough(decryptChunks(objectKey, prefix, c.chunk_size, headerBytes));
   }
   if (header.compression === "gzip") {
-    body = body.pipeThrough(
+    // Small slices, one at a time: the length check below stops a gzip bomb within a few
+    // MiB of the declared length, instead of after a decrypted chunk expanded whole.
+    body = body.pipeThrough(slicer()).pipeThrough(
       new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
     );
   }
@@ -473,7 +475,7 @@ function exactLength(expected: number): TransformStream<Uint8Array, Uint8Array> 
       total += chunk.byteLength;
       if (total > expected) {
         throw new IntegrityError(
-          "bad_payload",
+          "too_large",
           `Cannot open object: it holds more than the ${expected} bytes its header declares`,
         );
       }

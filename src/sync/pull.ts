@@ -40,6 +40,7 @@ import {
   releaseUndeclared,
 } from "../vault/quarantine.ts";
 import { finishRun, startRun } from "../vault/runs.ts";
+import { listedSegments, markForUpload } from "../vault/segments.ts";
 import { type SyncContext, verifyKey } from "./context.ts";
 import { applyTombstones } from "./importer.ts";
 import { importSegment } from "./importer.ts";
@@ -232,21 +233,18 @@ class PullRun {
       }
       const floor = floorOf(db, node);
       if (m.manifest_seq < floor) {
+        // Reported, and the floor stays. What it lists is still authentic history, and
+        // safe to import: the device that saw the newer seq applied its tombstones first
+        // and carries them.
         this.counts.manifests.rollback++;
         if (node === self) this.counts.republish = true;
         this.#fail(
-          {
-            key: info.key,
-            kind: "manifest",
-            node_id: node,
-            ...(got.etag === null ? {} : { etag: got.etag }),
-          },
+          null,
           new IntegrityError(
             "rollback",
-            `Cannot accept the manifest of node ${node}: its seq ${m.manifest_seq} is older than seq ${floor} already seen (replayed, rolled back, or restored from a backup)`,
+            `Cannot trust the manifest of node ${node} to be current: its seq ${m.manifest_seq} is older than seq ${floor} already seen (replayed, rolled back, or restored from a backup)`,
           ),
         );
-        continue;
       }
       recordManifest(db, m, got.etag, now);
       release(db, info.key);
@@ -409,10 +407,12 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
 }
 
 /**
- * What a push checks before it writes: whether this device's manifest on the store is the
+ * What a push checks before it uploads: whether this device's manifest on the store is the
  * one it last wrote. If it changed (a restored index, a clone of this device) it is read and
- * what it lists that this index lacks is imported, so no published segment is dropped; if it
- * is older or gone, the manifest must be written again.
+ * what it lists that this index lacks is imported, so no published segment is dropped. If it
+ * is older than this device knows, or gone (a rollback, a deletion, a store restored from a
+ * backup), the manifest must be written again, and this device's listed segments that the
+ * store lost are sealed again to be uploaded.
  *
  * @param ctx The sync session.
  * @param opts Abort signal.
@@ -427,16 +427,50 @@ export async function checkOwnManifest(
   const localSeq = Number(db.meta("manifest_seq") ?? "0");
   const key = manifestKey(ctx.vaultId, self);
   const info = await ctx.store.stat(key, opts);
-  if (info === null) return localSeq > 0;
-  const peer = getPeer(db, self);
-  if (peer?.etag != null && peer.etag === info.etag) return floorOf(db, self) > localSeq;
-  const run = new PullRun(ctx, opts);
-  await run.manifests([info], true);
-  if (run.counts.manifests.fetched === 0 && run.lastError !== undefined) {
-    // Unreadable: a store that fails is reported; a damaged manifest of ours is rewritten.
-    if (isRetryable(run.lastError)) throw run.lastError;
+  if (info === null) {
+    if (localSeq === 0) return false; // never published
+    await reuploadLost(ctx, new Set(), opts.signal);
     return true;
   }
+  const peer = getPeer(db, self);
+  if (peer?.etag != null && peer.etag === info.etag) return floorOf(db, self) > localSeq;
+  let got: ReadManifest | null;
+  try {
+    got = await readManifest(ctx, key, self, opts);
+  } catch (err) {
+    // A store that fails is reported; a damaged manifest of ours is rewritten.
+    if (isRetryable(err)) throw err;
+    await reuploadLost(ctx, new Set(), opts.signal);
+    return true;
+  }
+  if (got === null) return floorOf(db, self) > localSeq;
+  if (got.manifest.manifest_seq < Math.max(localSeq, floorOf(db, self))) {
+    await reuploadLost(ctx, new Set(got.manifest.segments.map((s) => s.segment_id)), opts.signal);
+    return true;
+  }
+  // Newer than this index knows: this index was restored from a backup. Take it in.
+  const run = new PullRun(ctx, opts);
+  await run.manifests([info], true);
   await run.objects({ node: self });
   return run.counts.republish || floorOf(db, self) > Number(db.meta("manifest_seq") ?? "0");
+}
+
+/**
+ * Seals again, for upload, this device's listed segments that the store no longer has:
+ * those a rolled-back manifest does not list are checked with HEAD (a deleted manifest: all).
+ */
+async function reuploadLost(
+  ctx: SyncContext,
+  stillListed: ReadonlySet<string>,
+  signal?: AbortSignal,
+) {
+  const db = ctx.vault.db;
+  for (const s of listedSegments(db)) {
+    if (stillListed.has(s.segment_id)) continue;
+    const there = await ctx.store.stat(
+      segmentKey(ctx.vaultId, ctx.vault.nodeId, s.segment_id),
+      signal === undefined ? {} : { signal },
+    );
+    if (there === null) markForUpload(db, s.segment_id);
+  }
 }

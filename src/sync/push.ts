@@ -117,8 +117,10 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
       ...(opts.onBlobProgress === undefined ? {} : { onProgress: opts.onBlobProgress }),
     });
     counts.bytes += counts.blobs.bytes;
+    // Before uploading: the store may have lost what this device published (then it is
+    // uploaded again with the rest).
+    const republish = (await checkOwnManifest(ctx, signal)) || (opts.republish ?? false);
     await uploadSegments(ctx, opts, counts);
-    const republish = (opts.republish ?? false) || (await checkOwnManifest(ctx, signal));
     counts.manifest_seq = await publishManifest(ctx, { force: republish, ...signal });
   } catch (err) {
     const spent = ctx.meter.since(before);

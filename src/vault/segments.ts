@@ -217,7 +217,8 @@ export function listedSegments(db: Db): ManifestSegment[] {
   return db.all<ManifestSegment>(
     `SELECT segment_id, sha256, bytes, events, first_no AS first, last_no AS last, start_ts,
        end_ts, created_at
-     FROM segments WHERE first_no IS NOT NULL AND replaced_at_seq IS NULL ORDER BY first_no`,
+     FROM segments WHERE first_no IS NOT NULL AND sha256 IS NOT NULL AND replaced_at_seq IS NULL
+     ORDER BY first_no`,
   );
 }
 
@@ -267,4 +268,15 @@ export function adoptSegment(db: Db, s: ManifestSegment): void {
     );
     if (Number(db.meta("segment_no") ?? "0") < s.last) db.setMeta("segment_no", String(s.last));
   });
+}
+
+/**
+ * Makes an own listed segment upload again (the store lost it): it keeps its id and
+ * numbers; the next push seals it afresh and lists the new object's hash.
+ *
+ * @param db The index.
+ * @param segmentId The segment.
+ */
+export function markForUpload(db: Db, segmentId: string): void {
+  db.run("UPDATE segments SET sha256 = NULL WHERE segment_id = ?", segmentId);
 }

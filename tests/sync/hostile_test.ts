@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { listQuarantine } from "../../src/vault/quarantine.ts";
+import { syncStatus } from "../../src/sync/status.ts";
 import { manifestKey, segmentKey } from "../../src/object/keys.ts";
 import type { HxError } from "../../src/errors.ts";
 import { Device, joinedPair } from "./device.ts";
@@ -222,7 +223,7 @@ Deno.test("objects of another vault placed in this vault are rejected as wrong_v
   }
 });
 
-Deno.test("a replayed older manifest is ignored and reported as a rollback; newer ones import after it", async () => {
+Deno.test("a replayed older manifest is reported as a rollback, changes nothing, and newer ones import after it", async () => {
   const f = await fixture(1);
   try {
     const path = join(f.storePath, manifestKey(f.vaultId, f.a.vault.nodeId));
@@ -234,11 +235,9 @@ Deno.test("a replayed older manifest is ignored and reported as a rollback; newe
     await Deno.writeFile(path, v1); // the provider (or a stale sync) serves the old manifest
     const replay = await f.b.pull();
     assert.equal(replay.manifests.rollback, 1);
-    assert.deepEqual(quarantined(f.b), [{
-      kind: "manifest",
-      category: "precondition",
-      reason: "rollback",
-    }]);
+    assert.equal(replay.errors.precondition, 1);
+    const status = await syncStatus(f.b.home, f.b.vault);
+    assert.match(status.last_error?.message ?? "", /older than seq 2 already seen/);
     assert.equal(f.b.commands().length, 3);
     f.a.record("third push");
     await f.a.push(); // a reconciles: its manifest on the store changed behind its back
