@@ -24,8 +24,12 @@ export interface AtomicWriteOptions {
   signal?: AbortSignal | undefined;
   /** Told the number of bytes written so far. */
   onProgress?: ((written: number) => void) | undefined;
-  /** Runs once the data is durable in the staging file, before it is published; throwing cancels. */
-  beforePublish?: () => void | Promise<void>;
+  /**
+   * Runs once the data is durable in the staging file, before it is published; throwing
+   * cancels. It may name the final path (in the same directory), when that depends on the
+   * data (a file named by its hash).
+   */
+  beforePublish?: () => void | string | Promise<void | string>;
 }
 
 /** What {@linkcode writeFileAtomic} reports. */
@@ -154,11 +158,12 @@ export async function writeFileAtomic(
       file.close();
     }
     if (opts.signal?.aborted) throw aborted(opts.signal);
-    await opts.beforePublish?.();
+    const named = await opts.beforePublish?.();
+    const target = typeof named === "string" ? named : path;
     if (opts.ifAbsent) {
-      exclusive = await publishIfAbsent(staging, path);
+      exclusive = await publishIfAbsent(staging, target);
     } else {
-      await Deno.rename(staging, path);
+      await Deno.rename(staging, target);
     }
   } catch (err) {
     await Deno.remove(staging).catch(() => {});

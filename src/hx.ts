@@ -24,7 +24,13 @@ import {
   joinVault,
 } from "./sync/setup.ts";
 import { type SyncStatus, syncStatus } from "./sync/status.ts";
-import { findEvents, type FindQuery, type StoredEvent } from "./vault/events.ts";
+import {
+  findEvents,
+  type FindQuery,
+  type StoredEvent,
+  streamEvents,
+  type StreamQuery,
+} from "./vault/events.ts";
 import { defaultHomePath, HxHome } from "./vault/home.ts";
 import { type ApplyResult, forget, type ForgetOptions } from "./vault/tombstones.ts";
 import { Vault } from "./vault/vault.ts";
@@ -39,6 +45,7 @@ import {
 import { fetchBlob } from "./sync/blobs.ts";
 import { autoSyncDue, readAutoSync, recordAutoSync } from "./sync/auto.ts";
 import { historyDigest, type VerifyReport, verifyStore } from "./sync/verify.ts";
+import type { SlotKdf } from "./crypto/key_slot.ts";
 import { verifyKey } from "./sync/context.ts";
 import {
   latestSessionId,
@@ -100,6 +107,11 @@ export class Hx {
     return new Hx(new HxHome(opts.home ?? defaultHomePath(opts.getEnv)), opts);
   }
 
+  /** This device's node id (opens the index). */
+  get nodeId(): string {
+    return this.vault.nodeId;
+  }
+
   /** The local index, opened (and created, with the node identity) on first use. */
   get vault(): Vault {
     if (this.#vault === null) {
@@ -130,6 +142,11 @@ export class Hx {
   /** Searches history, newest first. */
   find(query: FindQuery = {}): StoredEvent[] {
     return findEvents(this.vault.db, query);
+  }
+
+  /** Searches history one event at a time, newest last (the newest `limit`; 0: all). */
+  stream(query: StreamQuery = {}): Generator<StoredEvent> {
+    return streamEvents(this.vault.db, query);
   }
 
   /**
@@ -356,14 +373,14 @@ export class Hx {
   }
 
   /** Adds a passphrase key slot to the vault, so devices can join with the passphrase. */
-  async addPassphrase(passphrase: string, iterations?: number): Promise<string> {
+  async addPassphrase(passphrase: string, kdf?: SlotKdf): Promise<string> {
     const { config, key } = await loadSyncSetup(this.home);
     if (key === null) {
       throw new HxError("invalid_input", "Cannot add a passphrase: the vault is not encrypted");
     }
     const store = await openStore(config.store, this.#opts.storeOptions);
     try {
-      return await addKeySlot(store, config.vault_id, key, passphrase, iterations);
+      return await addKeySlot(store, config.vault_id, key, passphrase, kdf);
     } finally {
       await store.close?.();
     }

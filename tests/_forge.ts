@@ -26,6 +26,8 @@ export interface ForgerKey {
   vaultId: string;
   keyId: string;
   wrap: CryptoKey;
+  /** The store id of a blob with this plaintext SHA-256 (HMAC under the blob-id sub-key). */
+  blobId(sha256: string): Promise<string>;
 }
 
 /** Derives the wrapping sub-key and the key fingerprint (HKDF-SHA256, salt "hx/v1"). */
@@ -54,7 +56,20 @@ export async function forgerKey(exported: string): Promise<ForgerKey> {
       "wrapKey",
     ],
   );
-  return { vaultId, keyId: hex(new Uint8Array(await bits("hx/v1/key-id", 128))), wrap };
+  const blobKey = await crypto.subtle.importKey(
+    "raw",
+    await bits("hx/v1/blob-id", 256),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  return {
+    vaultId,
+    keyId: hex(new Uint8Array(await bits("hx/v1/key-id", 128))),
+    wrap,
+    blobId: async (sha) =>
+      hex(new Uint8Array(await crypto.subtle.sign("HMAC", blobKey, enc.encode(sha)))),
+  };
 }
 
 /** Frames `u32 header length | header | body`. */

@@ -233,7 +233,7 @@ Deno.test("hx sync status --json lists quarantined objects with category and mes
     }
     const pull = await hx(b, ["sync", "pull"]);
     assert.equal(pull.code, 0);
-    assert.match(pull.stderr, /1 object failed, now in quarantine/);
+    assert.match(pull.stderr, /1 object failed or reported \(1 in quarantine\)/);
     const status = JSON.parse((await hx(b, ["sync", "status", "--json"])).stdout);
     assert.equal(status.quarantine.total, 1);
     assert.deepEqual(status.quarantine.by_category, { hash_mismatch: 1 });
@@ -326,23 +326,44 @@ Deno.test("hx find filters by directory, exit status, session and time; --null i
       assert.equal(r.code, 0, r.stderr);
       return (JSON.parse(r.stdout) as { cmd: string }[]).map((e) => e.cmd);
     };
-    assert.deepEqual(await find(), ["cat missing", "ls -la", "make test", "make build"]);
-    assert.deepEqual(await find("make"), ["make test", "make build"]);
-    assert.deepEqual(await find("--failed"), ["cat missing", "make test"]);
+    // one order everywhere: newest last
+    assert.deepEqual(await find(), ["make build", "make test", "ls -la", "cat missing"]);
+    assert.deepEqual(await find("make"), ["make build", "make test"]);
+    assert.deepEqual(await find("MAKE"), ["make build", "make test"]); // case-insensitive
+    assert.deepEqual(await find("--failed"), ["make test", "cat missing"]);
     assert.deepEqual(await find("--exit", "1"), ["cat missing"]);
-    assert.deepEqual(await find("--here"), ["make test", "make build"]);
-    assert.deepEqual(await find("--cwd", "/tmp"), ["cat missing", "ls -la"]);
+    assert.deepEqual(await find("--here"), ["make build", "make test"]);
+    assert.deepEqual(await find("--cwd", "/tmp"), ["ls -la", "cat missing"]);
     assert.deepEqual(await find("--session", "s2", "--failed"), ["cat missing"]);
     const at = (ms: number) => new Date(ms).toISOString();
     assert.deepEqual(
       await find("--since", at(t0 + 30_000), "--until", at(t0 + 150_000)),
-      ["ls -la", "make test"],
+      ["make test", "ls -la"],
     );
-    assert.deepEqual(await find("--limit", "1"), ["cat missing"]);
+    assert.deepEqual(await find("--limit", "1"), ["cat missing"]); // the newest one
+    assert.deepEqual(await find("--limit", "2", "--reverse"), ["cat missing", "ls -la"]);
     // NUL-terminated commands and no newline: every item fzf --read0 shows is a command
     const nul = await hx(home, ["find", "--null", "make"]);
-    assert.equal(nul.stdout, "make test\0make build\0");
+    assert.equal(nul.stdout, "make build\0make test\0");
     assert.equal((await hx(home, ["find", "--null", "nothing-matches"])).stdout, "");
+    assert.equal(
+      (await hx(home, ["find", "--cmd-only", "make"])).stdout,
+      "make build\nmake test\n",
+    );
+    const formatted = await hx(home, [
+      "find",
+      "--format",
+      "{exit}\t{directory}\t{command}",
+      "make",
+    ]);
+    assert.equal(formatted.stdout, `0\t${project}\tmake build\n2\t${project}\tmake test\n`);
+    const bad = await hx(home, ["find", "--format", "{nope}"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /unknown field \{nope\}/);
+    // people see the same order: newest on the last line
+    const human = (await hx(home, ["find"])).stdout.trim().split("\n");
+    assert.match(human.at(-1)!, /cat missing$/);
+    assert.match(human[0]!, /make build$/);
   } finally {
     await Deno.remove(home, { recursive: true });
     await Deno.remove(project, { recursive: true });
@@ -373,7 +394,9 @@ Deno.test("everyday commands: init, pause/resume, sync, passphrase join, last, p
     for (const shell of ["zsh", "bash", "fish"]) {
       const r = await hx(a, ["init", shell]);
       assert.equal(r.code, 0);
-      assert.match(r.stdout, /record --cmd/);
+      // the command goes to hx record on stdin: never on an argv, where ps shows it
+      assert.match(r.stdout, / record --session /);
+      assert.doesNotMatch(r.stdout, /--cmd/);
     }
     assert.equal((await hx(a, ["init", "tcsh"])).code, 2);
 
@@ -455,6 +478,139 @@ Deno.test("hx record failures never reach the shell but are logged for hx doctor
         c.name === "record failures" && !c.ok
       ),
     );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("hx find --dedup shows each command once, at its latest run", async () => {
+  const home = await tempDir("hx-cli-dedup-");
+  try {
+    const t0 = Date.UTC(2026, 10, 20, 9);
+    for (const [i, cmd] of ["git status", "make", "git status", "ls", "git status"].entries()) {
+      const r = await hx(home, ["record", "--session", "s", "--start", String(t0 + i * 1000)], {
+        stdin: cmd,
+      });
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const all = JSON.parse((await hx(home, ["find", "--json"])).stdout) as { cmd: string }[];
+    assert.equal(all.length, 5);
+    const once = JSON.parse((await hx(home, ["find", "--json", "--dedup"])).stdout) as {
+      cmd: string;
+      started_at: string;
+    }[];
+    assert.deepEqual(once.map((e) => e.cmd), ["make", "ls", "git status"]);
+    assert.equal(once[2]!.started_at, new Date(t0 + 4000).toISOString());
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("hx record takes the command on stdin, of any length, secrets redacted", async () => {
+  const home = await tempDir("hx-cli-stdin-");
+  try {
+    const long = `echo ${"x".repeat(200 * 1024)}`; // more than one argv string may hold (128 KiB)
+    let r = await hx(home, ["record", "--session", "s", "--start", "1700000000"], { stdin: long });
+    assert.equal(r.code, 0, r.stderr);
+    r = await hx(home, ["record", "--session", "s", "--start", "1700000001"], {
+      stdin: "export GITHUB_TOKEN=ghp_16C7e42F292c6912E7710c838347Ae178B4a\n",
+    });
+    const found = JSON.parse((await hx(home, ["find", "--json"])).stdout) as { cmd: string }[];
+    assert.deepEqual(found.map((e) => e.cmd.length), [
+      long.length,
+      "export GITHUB_TOKEN=(redacted)".length,
+    ]);
+    assert.equal(found[1]!.cmd, "export GITHUB_TOKEN=(redacted)");
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("hx forget refuses a window that ends in the future, and changes nothing", async () => {
+  const home = await tempDir("hx-cli-future-");
+  try {
+    await hx(home, ["record", "--session", "s", "--start", String(Date.now() - 1000)], {
+      stdin: "ls",
+    });
+    const before = await snapshot(home);
+    const r = await hx(home, ["forget", "--since", "1h", "--until", "2099-01-01"]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /^hx: invalid_input: Cannot forget until 2099-01-01T00:00:00.000Z: it is in the future/,
+    );
+    assert.deepEqual(await snapshot(home), before);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("the data directory is private: 0700, and every file in it 0600", async () => {
+  const root = await tempDir("hx-cli-modes-");
+  const home = join(root, "home");
+  const store = join(root, "store");
+  await Deno.mkdir(store);
+  try {
+    await hx(home, ["record", "--session", "s", "--start", String(Date.now() - 1000)], {
+      stdin: "ls",
+    });
+    await hx(home, ["sync", "init", "--store", `folder:${store}`]);
+    await hx(home, ["sync", "push"]);
+    await hx(home, ["pause", "--for", "1m"]);
+    await hx(home, ["record", "--session", "s", "--start", "x"], { stdin: "bad time" }); // logs a failure
+    const out = join(root, "key.txt");
+    const exported = await hx(home, ["sync", "key", "export", "--out", out]);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.equal(exported.stdout, ""); // the key is in the file, not on the terminal
+    assert.equal((await Deno.stat(out)).mode! & 0o777, 0o600);
+    assert.match(await Deno.readTextFile(out), /^hxk1_/);
+    const modes: string[] = [];
+    const walk = async (dir: string) => {
+      for await (const e of Deno.readDir(dir)) {
+        const p = join(dir, e.name);
+        const mode = (await Deno.lstat(p)).mode! & 0o777;
+        if (e.isDirectory) {
+          if (mode !== 0o700) modes.push(`${p}: ${mode.toString(8)}`);
+          await walk(p);
+        } else if (mode !== 0o600) modes.push(`${p}: ${mode.toString(8)}`);
+      }
+    };
+    assert.equal((await Deno.stat(home)).mode! & 0o777, 0o700);
+    await walk(home);
+    assert.deepEqual(modes, []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("terminal escape sequences in commands and host names are shown escaped, never sent raw", async () => {
+  const home = await tempDir("hx-cli-esc-");
+  try {
+    const evil = "echo \x1b]0;pwned\x07\x1b[2J\x1b[31mred\u202eevil";
+    await hx(home, [
+      "record",
+      "--session",
+      "s",
+      "--start",
+      String(Date.now() - 1000),
+      "--exit",
+      "1",
+    ], {
+      stdin: evil,
+    });
+    for (const args of [["find"], ["last"], ["find", "red"]]) {
+      const r = await hx(home, args);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(
+        // deno-lint-ignore no-control-regex -- a raw control character is what must not appear
+        !/[\x00-\x08\x0b-\x1f\x7f\u202e]/.test(r.stdout),
+        `${args.join(" ")} printed a raw control character`,
+      );
+      assert.match(r.stdout, /echo \\x1b\]0;pwned\\x07\\x1b\[2J\\x1b\[31mred\\u\{202e\}evil/);
+    }
+    // data outputs keep the command as it is
+    const json = JSON.parse((await hx(home, ["find", "--json"])).stdout);
+    assert.equal(json[0].cmd, evil);
   } finally {
     await Deno.remove(home, { recursive: true });
   }

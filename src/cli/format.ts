@@ -4,14 +4,32 @@
  * @module
  */
 
-/** "12s ago", "5m ago", "3h ago", "2d ago", or a date for older times. */
+function pad(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** A date in this machine's time zone: `2026-11-22`. */
+export function localDate(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** A time in this machine's time zone: `2026-11-22 09:30` (or `09:30:05` with seconds). */
+export function localTime(ms: number, seconds = false): string {
+  const d = new Date(ms);
+  return `${localDate(ms)} ${pad(d.getHours())}:${pad(d.getMinutes())}${
+    seconds ? `:${pad(d.getSeconds())}` : ""
+  }`;
+}
+
+/** "12s ago", "5m ago", "3h ago", "2d ago", or the local date for older times. */
 export function relativeTime(ms: number, now: number): string {
   const d = Math.max(0, now - ms);
   if (d < 60_000) return `${Math.floor(d / 1000)}s ago`;
   if (d < 3_600_000) return `${Math.floor(d / 60_000)}m ago`;
   if (d < 86_400_000) return `${Math.floor(d / 3_600_000)}h ago`;
   if (d < 30 * 86_400_000) return `${Math.floor(d / 86_400_000)}d ago`;
-  return new Date(ms).toISOString().slice(0, 10);
+  return localDate(ms);
 }
 
 /** "850ms", "12s", "3m04s", "2h05m". */
@@ -56,4 +74,30 @@ export function progressBar(label: string, done: number, total: number, width = 
   const frac = total === 0 ? 1 : Math.min(1, done / total);
   const filled = Math.round(frac * width);
   return `${label} [${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total}`;
+}
+
+// C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides and
+// isolates that reorder what a terminal shows (U+202A-U+202E, U+2066-U+2069).
+// deno-lint-ignore no-control-regex -- finding control characters is the point
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text safe to print on a terminal: control characters (an escape sequence could move the
+ * cursor, rewrite the screen or the title, or hide text) are shown escaped, as `\x1b`; tabs
+ * as spaces; line breaks as `⏎ ` so a command stays on one line.
+ *
+ * @param text Text that came from a command, a host name, a store.
+ * @returns The text, printable.
+ *
+ * @example
+ * ```ts
+ * import { printable } from "./format.ts";
+ * console.assert(printable("echo \x1b[2Jhi\nls") === "echo \\x1b[2Jhi⏎ ls");
+ * ```
+ */
+export function printable(text: string): string {
+  return text.replace(/\r?\n/g, "⏎ ").replace(/\t/g, " ").replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u{${code.toString(16)}}`;
+  });
 }

@@ -2,7 +2,8 @@
  * The shell hooks `hx init zsh|bash|fish` prints. Each records every command with its exit
  * status, working directory, start and end time, session id and sequence number by running
  * `hx record` detached: the prompt never waits for it, and its output and failures never
- * reach the shell (`hx doctor` shows failures). Commands typed with a leading space are not
+ * reach the shell (`hx doctor` shows failures). The command goes to `hx record` on stdin, never
+ * on its argv (where `ps` would show it, and where 128 KiB is the limit). Commands typed with a leading space are not
  * recorded. A shell started from another gets a session of its own.
  *
  * @module
@@ -50,7 +51,7 @@ _hx_precmd() {
   [[ -z "$_hx_start" ]] && return
   local end=$EPOCHREALTIME
   (( _hx_seq++ ))
-  "\${_hx_bin[@]}" record --cmd "$_hx_cmd" --session "$HX_SESSION" --seq $_hx_seq \\
+  print -rn -- "$_hx_cmd" | "\${_hx_bin[@]}" record --session "$HX_SESSION" --seq $_hx_seq \\
     --start $_hx_start --end $end --exit $rc --cwd "$_hx_cwd" --shell zsh >/dev/null 2>&1 &!
   _hx_start=
 }
@@ -88,7 +89,7 @@ _hx_precmd() {
     if [[ -n "$num" && "$num" != "$_hx_hist" && "$cmd" != " "* ]]; then
       _hx_hist=$num
       (( _hx_seq++ ))
-      ("\${_hx_bin[@]}" record --cmd "$cmd" --session "$HX_SESSION" --seq $_hx_seq \\
+      (printf '%s' "$cmd" | "\${_hx_bin[@]}" record --session "$HX_SESSION" --seq $_hx_seq \\
         --start $_hx_start --end $end --exit $rc --cwd "$_hx_cwd" --shell bash >/dev/null 2>&1 &)
     fi
   fi
@@ -119,8 +120,8 @@ function _hx_postexec --on-event fish_postexec
   string match -q -- ' *' $argv[1]; and return
   test -z "$argv[1]"; and return
   set -g _hx_seq (math $_hx_seq + 1)
-  $_hx_bin record --cmd $argv[1] --session $HX_SESSION --seq $_hx_seq --duration $CMD_DURATION \\
-    --exit $rc --cwd $_hx_cwd --shell fish >/dev/null 2>&1 &
+  printf '%s' $argv[1] | $_hx_bin record --session $HX_SESSION --seq $_hx_seq \\
+    --duration $CMD_DURATION --exit $rc --cwd $_hx_cwd --shell fish >/dev/null 2>&1 &
   disown 2>/dev/null
 end
 `;

@@ -66,3 +66,60 @@ export function parseTimeSpec(text: string, now: number): number {
     );
   }
 }
+
+/**
+ * Parses a time as shells report it: epoch seconds (with a fraction, as zsh's
+ * `$EPOCHREALTIME` and bash's `$EPOCHREALTIME` give) or epoch milliseconds (13 digits).
+ *
+ * @param text The time.
+ * @returns Milliseconds since the epoch.
+ * @throws {HxError} `invalid_input` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { parseEpoch } from "./time_spec.ts";
+ * console.assert(parseEpoch("1700000000.25") === 1700000000250);
+ * console.assert(parseEpoch("1700000000250") === 1700000000250);
+ * ```
+ */
+export function parseEpoch(text: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) {
+    throw new HxError(
+      "invalid_input",
+      `Cannot read time "${text}": give epoch seconds or milliseconds`,
+    );
+  }
+  const n = Number(text);
+  return n < 1e11 ? Math.round(n * 1000) : Math.round(n);
+}
+
+/**
+ * The window `hx forget` forgets: from `since` ago to `until` (default: now). A window may
+ * not end in the future: a tombstone reaching past its making would silently drop every
+ * later recording.
+ *
+ * @param opts `since` (a duration ago) and optionally `until` (a point in time).
+ * @param now The current time (ms).
+ * @returns The window (ms, inclusive).
+ * @throws {HxError} `invalid_input` for a bad time, a window that ends before it starts, or
+ *   one that ends in the future.
+ */
+export function forgetWindow(opts: { since: string; until?: string | undefined }, now: number): {
+  start: number;
+  end: number;
+} {
+  const start = now - parseDuration(opts.since);
+  const end = opts.until === undefined ? now : parseTimeSpec(opts.until, now);
+  if (end > now) {
+    throw new HxError(
+      "invalid_input",
+      `Cannot forget until ${
+        new Date(end).toISOString()
+      }: it is in the future (it would drop every later recording)`,
+    );
+  }
+  if (end < start) {
+    throw new HxError("invalid_input", "Cannot forget: --until is before --since");
+  }
+  return { start, end };
+}

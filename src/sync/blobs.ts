@@ -19,13 +19,7 @@ import {
   setBlobId,
   type StoredArtifact,
 } from "../vault/artifacts.ts";
-import {
-  blobPath,
-  cacheStream,
-  HashMismatch,
-  isCached,
-  writeVerified,
-} from "../vault/blob_cache.ts";
+import { blobPath, cacheStream, isCached, writeVerified } from "../vault/blob_cache.ts";
 import type { SyncContext } from "./context.ts";
 
 /** The id a blob of plaintext SHA-256 `sha256` has on the store. */
@@ -189,18 +183,11 @@ export async function fetchBlob(
       },
     }),
   );
-  try {
-    if (opts.out !== undefined) {
-      await writeVerified(opts.out, counted, artifact.sha256);
-      return opts.out;
-    }
-    await cacheStream(dir, counted, artifact.sha256);
-  } catch (err) {
-    if (err instanceof HashMismatch) {
-      throw new IntegrityError("hash_mismatch", `Cannot fetch ${artifact.name}: ${err.message}`);
-    }
-    throw err;
+  if (opts.out !== undefined) {
+    await writeVerified(opts.out, counted, artifact.sha256);
+    return opts.out;
   }
+  await cacheStream(dir, counted, artifact.sha256);
   recordCachedBlob(ctx.vault.db, artifact.sha256, artifact.size);
   return blobPath(dir, artifact.sha256);
 }

@@ -7,7 +7,7 @@
  */
 
 import { uuidv7 } from "../_ids.ts";
-import { createKeySlot, openKeySlot } from "../crypto/key_slot.ts";
+import { createKeySlot, openKeySlot, type SlotKdf } from "../crypto/key_slot.ts";
 import { VaultKey } from "../crypto/vault_key.ts";
 import { HxError, IntegrityError, KeyMismatchError } from "../errors.ts";
 import { descriptorKey, keySlotKey, keySlotsPrefix } from "../object/keys.ts";
@@ -41,8 +41,8 @@ export interface InitOptions extends SetupOptions {
   encrypt?: boolean;
   /** Also add a passphrase key slot, so devices can join with the passphrase. */
   passphrase?: string;
-  /** PBKDF2 iterations of that slot. */
-  slotIterations?: number;
+  /** The KDF of that slot (default: scrypt, see `DEFAULT_KDF`). */
+  slotKdf?: SlotKdf;
 }
 
 /** What init created. */
@@ -94,7 +94,7 @@ export async function initVault(home: HxHome, opts: InitOptions): Promise<InitRe
       if (key === null) {
         throw new HxError("invalid_input", "Cannot add a passphrase: the vault is not encrypted");
       }
-      await addKeySlot(store, vaultId, key, opts.passphrase, opts.slotIterations);
+      await addKeySlot(store, vaultId, key, opts.passphrase, opts.slotKdf);
     }
     const keyExport = key === null ? null : await key.exportString(vaultId);
     await home.ensure();
@@ -139,6 +139,9 @@ export async function discoverVaults(store: SyncStore): Promise<string[]> {
   return [...ids].sort();
 }
 
+/** Passphrase slots tried at most per join (newest first): planted slots cannot make it take long. */
+const SLOTS_TRIED = 4;
+
 async function unlockWithPassphrase(
   store: SyncStore,
   vaultId: string,
@@ -146,14 +149,15 @@ async function unlockWithPassphrase(
 ): Promise<VaultKey> {
   const slots: string[] = [];
   for await (const info of store.list(keySlotsPrefix(vaultId))) {
-    if (info.key.endsWith(".hxkey")) slots.push(info.key);
+    if (/\/[0-9a-f-]{36}\.hxkey$/.test(info.key)) slots.push(info.key);
   }
   if (slots.length === 0) {
     throw new HxError("not_found", `Cannot join: vault ${vaultId} has no passphrase key slot`, {
       code: "no_key_slot",
     });
   }
-  for (const key of slots) {
+  // Slot ids are time-ordered: the newest slots are tried, at most a few.
+  for (const key of slots.sort().reverse().slice(0, SLOTS_TRIED)) {
     const got = await store.get(key, { maxBytes: MAX_SMALL_OBJECT });
     try {
       return await openKeySlot(got.data, vaultId, passphrase);
@@ -162,9 +166,12 @@ async function unlockWithPassphrase(
       throw err;
     }
   }
-  throw new KeyMismatchError("Cannot join: the passphrase is wrong", {
-    hint: "check the passphrase, or join with the key instead",
-  });
+  throw new KeyMismatchError(
+    slots.length > SLOTS_TRIED
+      ? `Cannot join: the passphrase opens none of the ${SLOTS_TRIED} newest of ${slots.length} key slots`
+      : "Cannot join: the passphrase is wrong",
+    { hint: "check the passphrase, or join with the key instead" },
+  );
 }
 
 /**
@@ -256,7 +263,7 @@ export async function joinVault(home: HxHome, opts: JoinOptions): Promise<{ vaul
  * @param vaultId The vault.
  * @param key The vault key.
  * @param passphrase At least 8 characters.
- * @param iterations PBKDF2 iterations.
+ * @param kdf The KDF (default: scrypt).
  * @returns The slot id.
  */
 export async function addKeySlot(
@@ -264,13 +271,13 @@ export async function addKeySlot(
   vaultId: string,
   key: VaultKey,
   passphrase: string,
-  iterations?: number,
+  kdf?: SlotKdf,
 ): Promise<string> {
   const { slotId, bytes } = await createKeySlot(
     key,
     vaultId,
     passphrase,
-    iterations === undefined ? {} : { iterations },
+    kdf === undefined ? {} : { kdf },
   );
   await store.putAtomic(keySlotKey(vaultId, slotId), bytes, { ifAbsent: true });
   return slotId;

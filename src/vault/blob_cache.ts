@@ -1,12 +1,15 @@
 /**
- * The local blob cache: plaintext blob contents under `$HX_HOME/blobs/<sha256>`, written
- * through a temporary file and renamed, so a cached blob is always whole.
+ * The local blob cache: plaintext blob contents under `$HX_HOME/blobs/<sha256>`, written by
+ * hx's crash-safe writer, so a cached blob is always whole, and appears under its hash only
+ * once that hash is checked.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
+import { writeFileAtomic } from "../_atomic_file.ts";
+import { IntegrityError } from "../errors.ts";
 
 /** Where a blob's content is cached. */
 export function blobPath(dir: string, sha256: string): string {
@@ -45,31 +48,48 @@ export async function* readPieces(
   }
 }
 
-/** Writes `source` to `tmp`, hashing it; removes `tmp` if anything fails. */
-async function writeHashed(
-  tmp: string,
+async function* hashing(
   source: AsyncIterable<Uint8Array>,
+  hash: ReturnType<typeof createHash>,
+): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+function mismatch(expected: string, actual: string, what: string): IntegrityError {
+  return new IntegrityError(
+    "hash_mismatch",
+    `Cannot accept ${what}: its SHA-256 is ${actual.slice(0, 12)}…, expected ${
+      expected.slice(0, 12)
+    }…`,
+  );
+}
+
+/**
+ * Streams bytes to `target` while hashing them; the file appears only once complete, and,
+ * when `expected` is given, only if its SHA-256 is that. With `named`, the file is named by
+ * its hash in the directory of `target`.
+ */
+async function write(
+  target: string,
+  source: AsyncIterable<Uint8Array>,
+  opts: { expected?: string | undefined; named?: boolean; what: string },
 ): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
-  let size = 0;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      for await (const chunk of source) {
-        hash.update(chunk);
-        size += chunk.byteLength;
-        let at = 0;
-        while (at < chunk.byteLength) at += await file.write(chunk.subarray(at));
+  let sha256 = "";
+  const { size } = await writeFileAtomic(target, hashing(source, hash), {
+    mode: 0o600,
+    beforePublish: () => {
+      sha256 = hash.digest("hex");
+      if (opts.expected !== undefined && sha256 !== opts.expected) {
+        throw mismatch(opts.expected, sha256, opts.what);
       }
-      await file.sync();
-    } finally {
-      file.close();
-    }
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-  return { sha256: hash.digest("hex"), size };
+      return opts.named ? join(dirname(target), sha256) : undefined;
+    },
+  });
+  return { sha256, size };
 }
 
 /**
@@ -80,7 +100,7 @@ async function writeHashed(
  * @param source The content.
  * @param expected The SHA-256 the content must have, if known.
  * @returns The content's SHA-256 and size.
- * @throws {HashMismatch} When `expected` differs; errors of the source as they are.
+ * @throws {IntegrityError} `hash_mismatch` when `expected` differs; errors of the source as they are.
  */
 export async function cacheStream(
   dir: string,
@@ -88,59 +108,25 @@ export async function cacheStream(
   expected?: string,
 ): Promise<{ sha256: string; size: number }> {
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.tmp-${crypto.randomUUID()}`);
-  const result = await writeHashed(tmp, source);
-  return await publish(tmp, blobPath(dir, result.sha256), result, expected);
+  return await write(join(dir, "incoming"), source, { expected, named: true, what: "blob" });
 }
 
 /**
- * Streams bytes to `target` (through a temporary file beside it) while hashing them; the
- * file appears only once complete and only if its SHA-256 is `expected`.
+ * Streams bytes to `target` while hashing them; the file appears only once complete and
+ * only if its SHA-256 is `expected`.
  *
  * @param target The file to write.
  * @param source The content.
  * @param expected The SHA-256 the content must have.
  * @returns The content's SHA-256 and size.
- * @throws {HashMismatch} When the content differs.
+ * @throws {IntegrityError} `hash_mismatch` when the content differs.
  */
 export async function writeVerified(
   target: string,
   source: ReadableStream<Uint8Array>,
   expected: string,
 ): Promise<{ sha256: string; size: number }> {
-  const tmp = join(dirname(target), `.${basename(target)}.hx-tmp-${crypto.randomUUID()}`);
-  return await publish(tmp, target, await writeHashed(tmp, source), expected);
-}
-
-async function publish(
-  tmp: string,
-  target: string,
-  result: { sha256: string; size: number },
-  expected: string | undefined,
-): Promise<{ sha256: string; size: number }> {
-  try {
-    if (expected !== undefined && result.sha256 !== expected) {
-      throw new HashMismatch(expected, result.sha256);
-    }
-    await Deno.rename(tmp, target);
-    return result;
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-}
-
-/** Content whose SHA-256 is not the one expected. */
-export class HashMismatch extends Error {
-  /** @param expected The SHA-256 wanted. @param actual The SHA-256 found. */
-  constructor(readonly expected: string, readonly actual: string) {
-    super(
-      `Cannot accept blob: its SHA-256 is ${actual.slice(0, 12)}…, expected ${
-        expected.slice(0, 12)
-      }…`,
-    );
-    this.name = "HashMismatch";
-  }
+  return await write(target, source, { expected, what: target });
 }
 
 /** Deletes cached blobs (those no artifact references any more). */

@@ -124,6 +124,11 @@ export class Db {
     return statement;
   }
 
+  /** A statement prepared for one use (not cached): for iterating while others run. */
+  prepareUncached(sql: string): StatementSync {
+    return this.#db.prepare(sql);
+  }
+
   /** Runs a statement, returning the number of changed rows. */
   run(sql: string, ...params: SQLInputValue[]): number {
     return Number(this.prepare(sql).run(...params).changes);

@@ -412,17 +412,45 @@ export function findEvents(db: Db, query: FindQuery = {}): StoredEvent[] {
   return db.all<StoredEvent>(sql, ...params);
 }
 
+/** Options of {@linkcode streamEvents}. */
+export interface StreamQuery extends Omit<FindQuery, "oldestFirst" | "limit"> {
+  /** The newest this many (0: all). */
+  limit?: number;
+  /** Newest first instead of newest last. */
+  newestFirst?: boolean;
+  /** Each distinct command once, at its latest run. */
+  dedup?: boolean;
+}
+
 /**
- * Searches events like {@linkcode findEvents}, one row at a time: memory stays flat in the
- * number of rows.
+ * Matching events one row at a time, newest last (the newest `limit` of them): memory stays
+ * flat in the number of rows, whatever the limit.
  *
  * @param db The index.
- * @param query Filters.
- * @returns The matching events, lazily.
+ * @param query Filters, limit, order and whether to collapse duplicates.
+ * @returns The events, lazily.
  */
-export function* iterateEvents(db: Db, query: FindQuery = {}): Generator<StoredEvent> {
-  const { sql, params } = findSql(query);
-  yield* db.prepare(sql).iterate(...params) as Iterable<StoredEvent>;
+export function* streamEvents(db: Db, query: StreamQuery = {}): Generator<StoredEvent> {
+  const { where, params } = whereOf(query);
+  const source = query.dedup
+    ? `(SELECT e.*, max(e.started_at) FROM events e JOIN commands c ON c.id = e.cmd_id ${where}
+        GROUP BY e.cmd_id) AS e JOIN nodes n ON n.ref = e.node_ref
+        JOIN sessions s ON s.ref = e.session_ref JOIN commands c ON c.id = e.cmd_id`
+    : `${EVENTS_JOINED} ${where}`;
+  const limit = Math.max(0, Math.floor(query.limit ?? 0));
+  let window = "";
+  if (limit > 0) {
+    // The newest `limit`, in either order, without holding them: skip the older ones.
+    const total = db.get<{ n: number }>(`SELECT count(*) AS n FROM ${source}`, ...params)!.n;
+    window = query.newestFirst
+      ? ` LIMIT ${limit}`
+      : ` LIMIT ${limit} OFFSET ${Math.max(0, total - limit)}`;
+  }
+  const order = query.newestFirst ? "DESC" : "ASC";
+  const statement = db.prepareUncached(
+    `SELECT ${EVENT_COLUMNS} FROM ${source} ORDER BY e.started_at ${order}, e.id ${order}${window}`,
+  );
+  yield* statement.iterate(...params) as Iterable<StoredEvent>;
 }
 
 /** How many events the index holds. */

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { dirname, join } from "node:path";
+import { join } from "node:path";
+import { writeFileAtomic } from "../_atomic_file.ts";
 import { HxError } from "../errors.ts";
 
 /** What `hx sync init` or `join` wrote: which store and vault this device syncs with. */
@@ -121,7 +122,7 @@ export class HxHome {
   /** Pauses recording until `until` (ms), or until resumed when omitted. */
   async pause(until?: number): Promise<void> {
     await this.ensure();
-    await Deno.writeTextFile(this.pausePath, until === undefined ? "" : String(until));
+    await writePrivate(this.pausePath, until === undefined ? "" : String(until));
   }
 
   /** Resumes recording. */
@@ -137,9 +138,7 @@ export class HxHome {
       lines = (await Deno.readTextFile(this.recordLogPath)).split("\n").filter((l) => l !== "");
     } catch { /* no log yet */ }
     lines.push(line);
-    await Deno.writeTextFile(this.recordLogPath, lines.slice(-100).join("\n") + "\n", {
-      mode: 0o600,
-    });
+    await writePrivate(this.recordLogPath, lines.slice(-100).join("\n") + "\n");
   }
 
   /** The record failure log, oldest first. */
@@ -156,9 +155,29 @@ export class HxHome {
     return join(this.path, "keys", `${vaultId}.key`);
   }
 
-  /** Creates the directory (private to the user) if needed. */
+  /**
+   * Creates the directory, private to the user (mode 0700), if needed; makes an existing one
+   * private too.
+   *
+   * @throws {HxError} `auth` (code `home_unwritable`) when it cannot be created.
+   */
   async ensure(): Promise<void> {
-    await Deno.mkdir(this.path, { recursive: true, mode: 0o700 });
+    try {
+      await Deno.mkdir(this.path, { recursive: true, mode: 0o700 });
+      if (Deno.build.os !== "windows") {
+        const mode = (await Deno.stat(this.path)).mode;
+        if (mode !== null && (mode & 0o077) !== 0) await Deno.chmod(this.path, mode & 0o700);
+      }
+    } catch (err) {
+      throw new HxError(
+        "auth",
+        `Cannot use the data directory ${this.path}: ${(err as Error).message}`,
+        {
+          code: "home_unwritable",
+          cause: err,
+        },
+      );
+    }
   }
 
   /** The sync configuration, or `null` before `hx sync init`/`join`. */
@@ -207,23 +226,14 @@ export class HxHome {
     await Deno.mkdir(join(this.path, "keys"), { recursive: true, mode: 0o700 });
     await writePrivate(this.keyPath(vaultId), exported + "\n");
   }
+
+  /** Removes a vault's key file. */
+  async removeKey(vaultId: string): Promise<void> {
+    await Deno.remove(this.keyPath(vaultId)).catch(() => {});
+  }
 }
 
-/** Writes a file readable only by the user: temp file (0600), fsync, rename. */
+/** Writes a file readable only by the user (0600), with hx's crash-safe writer. */
 async function writePrivate(path: string, text: string): Promise<void> {
-  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      await file.write(new TextEncoder().encode(text));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
+  await writeFileAtomic(path, new TextEncoder().encode(text), { mode: 0o600 });
 }

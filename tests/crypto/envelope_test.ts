@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { openObject, sealObject } from "../../src/crypto/envelope.ts";
+import {
+  gunzipBounded,
+  INFLATE_SLICE,
+  openObject,
+  sealObject,
+  slicer,
+} from "../../src/crypto/envelope.ts";
 import { VaultKey } from "../../src/crypto/vault_key.ts";
 import type { IntegrityError } from "../../src/errors.ts";
 import type { HeaderFields } from "../../src/object/header.ts";
@@ -117,13 +123,46 @@ Deno.test("openObject() checks kind, vault, node and id before decrypting", asyn
   assert.equal(await reason(open({ object_type: "manifest" })), "wrong_kind");
 });
 
-Deno.test("openObject() refuses objects declaring more plaintext than allowed, and gzip bombs", async () => {
+Deno.test("openObject() refuses an object that declares more plaintext than allowed, before decrypting", async () => {
   const key = await VaultKey.generate();
   const big = new Uint8Array(2_000_000); // zeros compress to almost nothing
   const sealed = await sealObject(fields, big, { key });
   assert.ok(sealed.length < 10_000);
   const e = await reason(openObject(sealed, { key, expect, maxPlainBytes: 1_000_000 }));
   assert.equal(e, "too_large");
+});
+
+Deno.test("gunzipBounded() stops a bomb at the declared length, a few MiB of output at most", async () => {
+  // 64 MiB of zeros gzipped (~64 KiB), expected to hold 1 KiB: the declared length is what
+  // the header says, so a lying header must not let the body expand whole.
+  const zeros = new Uint8Array(1 << 20);
+  let n = 0;
+  const source = new ReadableStream<Uint8Array>({
+    pull: (c) => (n++ < 64 ? c.enqueue(zeros) : c.close()),
+  });
+  const gzip = new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
+  const bomb = new Uint8Array(await new Response(source.pipeThrough(gzip)).arrayBuffer());
+  let produced = 0;
+  const counting = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, c) {
+      produced += chunk.byteLength;
+      c.enqueue(chunk);
+    },
+  });
+  // The same inflater hx uses, with a spy on how much it produced before it was stopped.
+  const inflate = new DecompressionStream("gzip") as unknown as TransformStream<
+    Uint8Array,
+    Uint8Array
+  >;
+  const spied = new Blob([bomb]).stream().pipeThrough(slicer()).pipeThrough(inflate).pipeThrough(
+    counting,
+  );
+  const reader = spied.getReader();
+  let read = 0;
+  while (read <= 1024) read += (await reader.read()).value?.byteLength ?? Infinity;
+  await reader.cancel();
+  assert.ok(produced <= 2 * INFLATE_SLICE * 1032, `inflated ${produced} bytes before stopping`);
+  await assert.rejects(gunzipBounded(bomb, 1024), (e: IntegrityError) => e.reason === "too_large");
 });
 
 Deno.test("openObject() refuses an unencrypted object in an encrypted vault", async () => {

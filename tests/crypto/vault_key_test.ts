@@ -40,9 +40,12 @@ Deno.test("the key fingerprint and key check reveal nothing of the raw key", asy
   );
 });
 
+const FAST_SCRYPT = { name: "scrypt", N: 2 ** 10, r: 8, p: 1 } as const;
+const PBKDF2 = { name: "PBKDF2", hash: "SHA-256", iterations: 2_000 } as const;
+
 Deno.test("a key slot opens with its passphrase and names a wrong one as auth", async () => {
   const key = await VaultKey.generate();
-  const { bytes } = await createKeySlot(key, vault, "correct horse battery", { iterations: 2_000 });
+  const { bytes } = await createKeySlot(key, vault, "correct horse battery", { kdf: FAST_SCRYPT });
   const opened = await openKeySlot(bytes, vault, "correct horse battery");
   assert.equal(opened.keyId, key.keyId);
   await assert.rejects(
@@ -53,20 +56,41 @@ Deno.test("a key slot opens with its passphrase and names a wrong one as auth", 
   assert.ok(!new TextDecoder().decode(bytes).includes(rawHex.slice(0, 16)));
 });
 
-Deno.test("a key slot refuses KDF parameters outside its bounds", async () => {
+Deno.test("new key slots use scrypt; slots made with PBKDF2 still open", async () => {
   const key = await VaultKey.generate();
-  const { bytes } = await createKeySlot(key, vault, "correct horse battery", { iterations: 2_000 });
-  const text = new TextDecoder().decode(bytes).replace(
-    '"iterations":2000',
-    '"iterations":999999999',
-  );
-  const header = new DataView(bytes.buffer).getUint32(0);
-  const tampered = new Uint8Array([
+  const made = await createKeySlot(key, vault, "correct horse battery");
+  assert.match(new TextDecoder().decode(made.bytes), /"name":"scrypt","N":131072,"r":8,"p":1/);
+  assert.equal((await openKeySlot(made.bytes, vault, "correct horse battery")).keyId, key.keyId);
+  const old = await createKeySlot(key, vault, "correct horse battery", { kdf: PBKDF2 });
+  assert.equal((await openKeySlot(old.bytes, vault, "correct horse battery")).keyId, key.keyId);
+});
+
+/** A slot whose KDF parameters were edited in the store (the header and body are separate). */
+function edited(bytes: Uint8Array, from: string, to: string): Uint8Array {
+  const header = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0);
+  const body = new TextDecoder().decode(bytes.subarray(4 + header));
+  assert.ok(body.includes(from));
+  return new Uint8Array([
     ...bytes.subarray(0, 4 + header),
-    ...new TextEncoder().encode(text.slice(4 + header)),
+    ...new TextEncoder().encode(body.replace(from, to)),
   ]);
-  await assert.rejects(
-    openKeySlot(tampered, vault, "correct horse battery"),
-    (e: HxError) => e.category === "corrupt",
-  );
+}
+
+Deno.test("a key slot refuses KDF parameters that would cost minutes or gigabytes, before deriving", async () => {
+  const key = await VaultKey.generate();
+  const pbkdf2 = (await createKeySlot(key, vault, "correct horse battery", { kdf: PBKDF2 })).bytes;
+  const scrypt =
+    (await createKeySlot(key, vault, "correct horse battery", { kdf: FAST_SCRYPT })).bytes;
+  const hostile = [
+    edited(pbkdf2, '"iterations":2000', '"iterations":20000000'),
+    edited(scrypt, '"N":1024', '"N":16777216'), // 16 GiB of scrypt memory
+    edited(scrypt, '"p":1', '"p":64'),
+  ];
+  for (const slot of hostile) {
+    // refused as malformed (corrupt): had the KDF run, the edited slot would fail to decrypt (auth)
+    await assert.rejects(
+      openKeySlot(slot, vault, "correct horse battery"),
+      (e: HxError) => e.category === "corrupt",
+    );
+  }
 });

@@ -6,7 +6,7 @@ import type { OpenStoreOptions } from "../../src/store/open.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { SyncStore } from "../../src/store/types.ts";
 import { availability, envFor, FAST_RETRY, MINIO_BIN, startMinio, uriFor } from "../s3/servers.ts";
-import { Clock, Device } from "./device.ts";
+import { type Clock, Device } from "./device.ts";
 
 export interface TestStore {
   kind: "folder" | "minio";
@@ -15,6 +15,8 @@ export interface TestStore {
   raw: SyncStore;
   /** What devices open the store with. */
   storeOptions: OpenStoreOptions;
+  /** The same as environment variables, for devices in child processes. */
+  env: Record<string, string>;
   /** A new device on this store (not set up for sync yet). */
   device(name: string, clock: Clock): Promise<Device>;
   /** Every object now. */
@@ -28,6 +30,7 @@ async function make(
 ): Promise<{ store: TestStore; dispose: () => Promise<void> }> {
   let uri: string;
   let storeOptions: OpenStoreOptions;
+  let env: Record<string, string> = {};
   let stop: () => Promise<void>;
   if (kind === "folder") {
     const path = await Deno.makeTempDir({ prefix: "hx-store-" });
@@ -38,6 +41,7 @@ async function make(
     const server = await startMinio(MINIO_BIN!);
     uri = uriFor(server);
     storeOptions = { ...envFor(server), retry: FAST_RETRY };
+    env = { AWS_ACCESS_KEY_ID: server.accessKey, AWS_SECRET_ACCESS_KEY: server.secretKey };
     stop = () => server.stop();
   }
   const raw = await openStore(uri, { ...storeOptions, retry: false });
@@ -47,6 +51,7 @@ async function make(
     uri,
     raw,
     storeOptions,
+    env,
     async device(name, clock) {
       const d = await Device.create(name, clock);
       d.storeOptions = storeOptions;

@@ -320,3 +320,37 @@ storeTest(
     assert.equal(listQuarantine(b.vault.db)[0]?.reason, "bad_payload");
   },
 );
+
+storeTest(
+  "a join with a passphrase tries at most the four newest key slots, however many are planted",
+  async (s) => {
+    const clock = new Clock();
+    const a = await s.device("a", clock);
+    await a.init(s.uri);
+    const { createKeySlot } = await import("../../src/crypto/key_slot.ts");
+    const { VaultKey } = await import("../../src/crypto/vault_key.ts");
+    const vault = (await a.home.readConfig())!.vault_id;
+    const planted = await VaultKey.generate(); // someone else's key, someone else's passphrase
+    for (let i = 0; i < 12; i++) {
+      const { slotId, bytes } = await createKeySlot(planted, vault, `not the passphrase ${i}`, {
+        kdf: { name: "scrypt", N: 2 ** 10, r: 8, p: 1 },
+      });
+      await s.raw.putAtomic(`vaults/${vault}/keys/${slotId}.hxkey`, bytes);
+    }
+    const { joinVault } = await import("../../src/sync/setup.ts");
+    const { Meter } = await import("../../src/store/metered.ts");
+    const d = await s.device("d", clock);
+    const meter = new Meter();
+    await assert.rejects(
+      joinVault(d.home, {
+        store: s.uri,
+        vaultId: vault,
+        passphrase: "correct horse battery",
+        storeOptions: { ...s.storeOptions, meter },
+      }),
+      (e: Error) => /none of the 4 newest of 12 key slots/.test(e.message),
+    );
+    assert.equal(meter.snapshot().requests.get, 5); // the descriptor and four slots
+    assert.equal(await d.home.readConfig(), null); // nothing written
+  },
+);

@@ -228,3 +228,35 @@ export function redactS3Uri(uri: string): string {
     "$1***@",
   );
 }
+
+/**
+ * A store URI with S3 parameters given apart (the CLI's `--endpoint`, `--region` and
+ * `--path-style`) folded into its query.
+ *
+ * @param uri The store URI.
+ * @param params The parameters given; absent ones are left out.
+ * @returns The URI with them.
+ * @throws {StoreError} `invalid_input` when parameters are given for a store that is not S3.
+ */
+export function withS3Params(
+  uri: string,
+  params: {
+    endpoint?: string | undefined;
+    region?: string | undefined;
+    pathStyle?: boolean | undefined;
+  },
+): string {
+  const extra: [string, string][] = [];
+  if (params.endpoint !== undefined) extra.push(["endpoint", params.endpoint]);
+  if (params.region !== undefined) extra.push(["region", params.region]);
+  if (params.pathStyle) extra.push(["path_style", "true"]);
+  if (extra.length === 0) return uri;
+  if (!/^s3(\+https?)?:/i.test(uri)) {
+    throw new StoreError(
+      "invalid_input",
+      "Cannot use --endpoint, --region or --path-style: they only apply to s3:// stores",
+    );
+  }
+  const query = extra.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join("&");
+  return `${uri}${uri.includes("?") ? "&" : "?"}${query}`;
+}

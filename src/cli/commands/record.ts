@@ -1,0 +1,83 @@
+/**
+ * `hx record`: what the shell hook runs, detached, after every command. The command comes on
+ * stdin (never on argv, where `ps` shows it, and whatever its length). It loads only what
+ * recording needs; sync is loaded only when an automatic sync is due.
+ *
+ * @module
+ */
+
+import { recordEvent } from "../../history/record.ts";
+import { parseEpoch } from "../../history/time_spec.ts";
+import { categoryOf, messageOf } from "../../store/errors.ts";
+import { autoSyncDue, readAutoSync } from "../../sync/auto.ts";
+import { Vault } from "../../vault/vault.ts";
+import { command, intOption, UsageError } from "../command.ts";
+import { readStdin } from "../prompt.ts";
+
+export default command({
+  usage:
+    "hx record --session ID (--start TIME [--end TIME] | --duration MS) [--exit N] [--cwd DIR] [--seq N] [--shell NAME] < COMMAND",
+  summary: "record one finished command, read from stdin (the shell hook runs this, detached)",
+  options: {
+    cmd: { type: "string" },
+    session: { type: "string" },
+    seq: { type: "string" },
+    start: { type: "string" },
+    end: { type: "string" },
+    duration: { type: "string" },
+    exit: { type: "string" },
+    cwd: { type: "string" },
+    shell: { type: "string" },
+  },
+  async run(inv) {
+    const v = inv.values;
+    const duration = intOption("duration", v.duration);
+    const given = v.start === undefined ? undefined : parseEpoch(v.start);
+    const end = v.end !== undefined
+      ? parseEpoch(v.end)
+      : given !== undefined && duration !== undefined
+      ? given + duration
+      : Date.now();
+    const start = given ?? (duration === undefined ? undefined : end - duration);
+    if (v.session === undefined || start === undefined) {
+      throw new UsageError("--session and --start (or --duration) are required");
+    }
+    let cmd = v.cmd;
+    if (cmd === undefined) {
+      if (Deno.stdin.isTerminal()) throw new UsageError("the command comes on stdin (or --cmd)");
+      cmd = (await readStdin()).replace(/\n$/, "");
+    }
+    if (cmd.trim() === "") return;
+    const seq = intOption("seq", v.seq);
+    const exit = intOption("exit", v.exit);
+    try {
+      const now = Date.now();
+      if ((await inv.home.pausedUntil(now)) !== null) return;
+      await inv.home.ensure();
+      const vault = Vault.open(inv.home.dbPath);
+      let due = false;
+      try {
+        recordEvent(vault, {
+          cmd,
+          session_id: v.session,
+          started_at: start,
+          ended_at: end,
+          ...(seq === undefined ? {} : { seq }),
+          ...(exit === undefined ? {} : { exit_code: exit }),
+          cwd: v.cwd ?? null,
+          shell: v.shell ?? null,
+        });
+        const config = await inv.home.readConfig();
+        due = config !== null && autoSyncDue(readAutoSync(vault.db, config), now);
+      } finally {
+        vault.close();
+      }
+      if (due) await (await inv.hx()).autoSync();
+    } catch (err) {
+      // The shell sees nothing (the hook discards output); hx doctor shows this log.
+      const line = `${new Date().toISOString()} ${categoryOf(err)}: ${messageOf(err)}`;
+      await inv.home.logRecordFailure(line).catch(() => {});
+      throw err;
+    }
+  },
+});

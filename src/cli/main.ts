@@ -1,0 +1,177 @@
+/**
+ * The `hx` command line: finds the command, loads only its module, parses its options and
+ * prints errors as one line (category, what failed, what to do). Each command lives in
+ * `src/cli/commands/`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { categoryOf, messageOf } from "../store/errors.ts";
+import { defaultHomePath, HxHome } from "../vault/home.ts";
+import { VERSION } from "../version.ts";
+import { adviceFor } from "./advice.ts";
+import { type Command, GLOBAL_OPTIONS, UsageError } from "./command.ts";
+import type { Hx } from "../hx.ts";
+
+type Loader = () => Promise<{ default: Command }>;
+
+const COMMANDS: Record<string, Loader> = {
+  find: () => import("./commands/find.ts"),
+  last: () => import("./commands/last.ts"),
+  import: () => import("./commands/import.ts"),
+  record: () => import("./commands/record.ts"),
+  init: () => import("./commands/init.ts"),
+  forget: () => import("./commands/forget.ts"),
+  pause: () => import("./commands/pause.ts"),
+  resume: () => import("./commands/resume.ts"),
+  pin: () => import("./commands/pin.ts"),
+  pins: () => import("./commands/pins.ts"),
+  attach: () => import("./commands/attach.ts"),
+  artifacts: () => import("./commands/artifacts.ts"),
+  artifact: () => import("./commands/artifact.ts"),
+  doctor: () => import("./commands/doctor.ts"),
+  demo: () => import("./commands/demo.ts"),
+};
+
+const SYNC: Record<string, Loader> = {
+  now: () => import("./commands/sync_now.ts"),
+  init: () => import("./commands/sync_init.ts"),
+  join: () => import("./commands/sync_join.ts"),
+  push: () => import("./commands/sync_push.ts"),
+  pull: () => import("./commands/sync_pull.ts"),
+  status: () => import("./commands/sync_status.ts"),
+  auto: () => import("./commands/sync_auto.ts"),
+  verify: () => import("./commands/sync_verify.ts"),
+  digest: () => import("./commands/sync_digest.ts"),
+  key: () => import("./commands/sync_key.ts"),
+};
+
+async function helpText(): Promise<string> {
+  const lines = [
+    `hx ${VERSION}: shell history, synced end-to-end encrypted through storage you own`,
+    "",
+    "Usage:",
+  ];
+  for (const load of [...Object.values(COMMANDS), ...Object.values(SYNC)]) {
+    const c = (await load()).default;
+    lines.push(`  ${c.usage}`, `      ${c.summary}`);
+  }
+  lines.push(
+    "",
+    "Global flags: --json (data output), --verbose (details, stack traces), --help",
+    "Data directory: $HX_HOME, else $XDG_DATA_HOME/hx, else ~/.local/share/hx",
+  );
+  return lines.join("\n");
+}
+
+/** Where commands print; injectable for tests. */
+export interface Io {
+  out(text: string): void;
+  write(text: string): void;
+  err(text: string): void;
+}
+
+const stdio: Io = {
+  out: (text) => console.log(text),
+  write: (text) => {
+    const data = new TextEncoder().encode(text);
+    for (let at = 0; at < data.length;) at += Deno.stdout.writeSync(data.subarray(at));
+  },
+  err: (text) => console.error(text),
+};
+
+/** The command an argument list names, and the arguments it gets. */
+async function resolve(
+  argv: readonly string[],
+): Promise<{ command: Command; rest: readonly string[] }> {
+  const [first, second] = argv;
+  if (first === "sync") {
+    const bare = second === undefined || second.startsWith("-");
+    const load = bare ? SYNC.now : SYNC[second];
+    if (load === undefined) throw new UsageError(`unknown sync subcommand "${second}"`);
+    return { command: (await load()).default, rest: argv.slice(bare ? 1 : 2) };
+  }
+  const load = COMMANDS[first!];
+  if (load === undefined) throw new UsageError(`unknown command "${first}"`);
+  return { command: (await load()).default, rest: argv.slice(1) };
+}
+
+/**
+ * Runs the CLI.
+ *
+ * @param argv The arguments after `hx`.
+ * @param io Where to print (default: stdout and stderr).
+ * @returns The exit status: 0 success, 1 failure, 2 usage error.
+ */
+export async function main(argv: readonly string[], io: Io = stdio): Promise<number> {
+  let verbose = argv.includes("--verbose") || argv.includes("-v");
+  let hx: Hx | null = null;
+  let command: Command | undefined;
+  try {
+    const first = argv[0];
+    if (first === undefined || first === "help" || first === "--help" || first === "-h") {
+      io.out(await helpText());
+      return 0;
+    }
+    if (first === "--version" || first === "version") {
+      io.out(argv.includes("--json") ? JSON.stringify({ version: VERSION }) : `hx ${VERSION}`);
+      return 0;
+    }
+    const resolved = await resolve(argv);
+    command = resolved.command;
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...resolved.rest],
+        options: { ...GLOBAL_OPTIONS, ...command.options },
+        allowPositionals: true,
+        strict: true,
+      });
+    } catch (e) {
+      throw new UsageError(messageOf(e).replace(/\. To specify a positional.*$/, ""));
+    }
+    verbose = parsed.values.verbose === true;
+    if (parsed.values.help) {
+      io.out(`${command.usage}\n  ${command.summary}`);
+      return 0;
+    }
+    const [min, max] = command.positionals ?? [0, 0];
+    if (parsed.positionals.length < min || parsed.positionals.length > max) {
+      throw new UsageError(
+        parsed.positionals.length > max
+          ? `unexpected argument "${parsed.positionals[max]}"`
+          : "missing argument",
+      );
+    }
+    const home = new HxHome(defaultHomePath());
+    const status = await command.run({
+      values: parsed.values,
+      positionals: parsed.positionals,
+      json: parsed.values.json === true,
+      home,
+      async hx() {
+        if (hx === null) {
+          const { Hx } = await import("../hx.ts");
+          hx = Hx.open({ home: home.path });
+        }
+        return hx;
+      },
+      ...io,
+    });
+    return typeof status === "number" ? status : 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      const usage = command === undefined
+        ? "run hx help for the commands"
+        : `usage: ${command.usage}`;
+      io.err(`hx: ${e.message} (${usage})`);
+      return 2;
+    }
+    io.err(`hx: ${categoryOf(e)}: ${messageOf(e)} (${adviceFor(e)})`);
+    if (verbose && e instanceof Error && e.stack) io.err(e.stack);
+    return 1;
+  } finally {
+    (hx as Hx | null)?.close();
+  }
+}
