@@ -11,7 +11,7 @@
  * @module
  */
 
-export { main } from "./src/cli/main.ts";
+export { type Io, main } from "./src/cli/main.ts";
 import { main } from "./src/cli/main.ts";
 
 if (import.meta.main) {

@@ -51,17 +51,17 @@ export async function runDoctor(
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
   let status: SyncStatus | null = null;
   try {
-    const integrity = hx.vault.db.get<{ quick_check: string }>("PRAGMA quick_check")?.quick_check;
+    const index = hx.checkIndex();
     check(
       "index",
-      integrity === "ok",
-      integrity === "ok"
-        ? `${hx.home.dbPath}, schema ${hx.vault.db.schemaVersion()}`
-        : `${hx.home.dbPath} is damaged (${integrity}): move it away and run hx sync pull to rebuild it`,
+      index.integrity === "ok",
+      index.integrity === "ok"
+        ? `${index.path}, schema ${index.schema}`
+        : `${index.path} is damaged (${index.integrity}): move it away and run hx sync pull to rebuild it`,
     );
     status = await hx.status();
   } catch (err) {
-    check("index", false, `cannot open ${hx.home.dbPath}: ${messageOf(err)}`);
+    check("index", false, messageOf(err));
   }
   const session = env("HX_SESSION");
   check(
@@ -80,14 +80,14 @@ export async function runDoctor(
         : "paused: hx resume records again",
     );
   }
-  const failures = await hx.home.recordFailures();
+  const { path: logPath, lines: failures } = await hx.recordFailures();
   const recent = failures.slice(-10);
   check(
     "record failures",
     recent.length === 0,
     recent.length === 0
       ? "none"
-      : `${failures.length} logged in ${hx.home.recordLogPath}; the last: ${recent.at(-1)}`,
+      : `${failures.length} logged in ${logPath}; the last: ${recent.at(-1)}`,
   );
   if (status !== null) {
     if (!status.configured) {
@@ -127,7 +127,7 @@ export async function runDoctor(
   return {
     version: VERSION,
     deno: Deno.version.deno,
-    home: hx.home.path,
+    home: hx.homePath,
     checks,
     record_failures: recent,
     status,

@@ -88,12 +88,14 @@ export interface HxOptions {
  */
 export class Hx {
   /** The data directory. */
-  readonly home: HxHome;
+  readonly homePath: string;
+  readonly #home: HxHome;
   readonly #opts: HxOptions;
-  #vault: Vault | null = null;
+  #index: Vault | null = null;
 
   private constructor(home: HxHome, opts: HxOptions) {
-    this.home = home;
+    this.#home = home;
+    this.homePath = home.path;
     this.#opts = opts;
   }
 
@@ -109,19 +111,37 @@ export class Hx {
 
   /** This device's node id (opens the index). */
   get nodeId(): string {
-    return this.vault.nodeId;
+    return this.#vault.nodeId;
   }
 
   /** The local index, opened (and created, with the node identity) on first use. */
-  get vault(): Vault {
-    if (this.#vault === null) {
-      Deno.mkdirSync(this.home.path, { recursive: true, mode: 0o700 });
-      this.#vault = Vault.open(this.home.dbPath, {
+  get #vault(): Vault {
+    if (this.#index === null) {
+      Deno.mkdirSync(this.#home.path, { recursive: true, mode: 0o700 });
+      this.#index = Vault.open(this.#home.dbPath, {
         ...(this.#opts.now === undefined ? {} : { now: this.#opts.now }),
         ...(this.#opts.host === undefined ? {} : { host: this.#opts.host }),
       });
     }
-    return this.#vault;
+    return this.#index;
+  }
+
+  /**
+   * Checks the index: opens it and runs SQLite's quick check.
+   *
+   * @returns Its path, schema version, and `ok` or what the check found.
+   * @throws {HxError} When it cannot be opened (code `index_damaged` or `home_unwritable`).
+   */
+  checkIndex(): { path: string; schema: number; integrity: string } {
+    const db = this.#vault.db;
+    const integrity = db.get<{ quick_check: string }>("PRAGMA quick_check")?.quick_check ??
+      "unknown";
+    return { path: this.#home.dbPath, schema: db.schemaVersion(), integrity };
+  }
+
+  /** The latest failures of `hx record` (the shell never sees them), oldest first, and where they are logged. */
+  async recordFailures(): Promise<{ path: string; lines: string[] }> {
+    return { path: this.#home.recordLogPath, lines: await this.#home.recordFailures() };
   }
 
   #now(): number {
@@ -130,23 +150,23 @@ export class Hx {
 
   /** Records one finished command (what the shell hook calls). */
   record(input: RecordInput): boolean {
-    return recordEvent(this.vault, input);
+    return recordEvent(this.#vault, input);
   }
 
   /** Imports a shell history file (read before the index is opened, so a bad path touches nothing). */
   async importFile(path: string, opts: { shell?: Shell } = {}): Promise<ImportResult> {
     const file = await readHistoryFile(path, opts);
-    return importHistory(this.vault, file);
+    return importHistory(this.#vault, file);
   }
 
   /** Searches history, newest first. */
   find(query: FindQuery = {}): StoredEvent[] {
-    return findEvents(this.vault.db, query);
+    return findEvents(this.#vault.db, query);
   }
 
   /** Searches history one event at a time, newest last (the newest `limit`; 0: all). */
   stream(query: StreamQuery = {}): Generator<StoredEvent> {
-    return streamEvents(this.vault.db, query);
+    return streamEvents(this.#vault.db, query);
   }
 
   /**
@@ -154,20 +174,20 @@ export class Hx {
    * index or its log, and creates the tombstone the next push publishes.
    */
   async forget(opts: ForgetOptions): Promise<{ tombstone: TombstonePayload } & ApplyResult> {
-    const result = forget(this.vault, opts);
-    await removeCachedBlobs(this.home.blobsDir, result.orphanedBlobs);
-    this.vault.db.checkpoint();
+    const result = forget(this.#vault, opts);
+    await removeCachedBlobs(this.#home.blobsDir, result.orphanedBlobs);
+    this.#vault.db.checkpoint();
     return result;
   }
 
   /** Attaches a file to a session (default: this device's latest); it syncs on the next push. */
   attach(path: string, opts: { sessionId?: string } = {}): Promise<StoredArtifact> {
-    return attachFile(this.vault, this.home.blobsDir, path, opts);
+    return attachFile(this.#vault, this.#home.blobsDir, path, opts);
   }
 
   /** Lists artifacts, newest first. */
   artifacts(opts: { sessionId?: string } = {}): Promise<ArtifactListing[]> {
-    return listArtifacts(this.vault.db, this.home.blobsDir, opts);
+    return listArtifacts(this.#vault.db, this.#home.blobsDir, opts);
   }
 
   /**
@@ -184,9 +204,9 @@ export class Hx {
     out: string,
     opts: { onProgress?: (done: number, total: number) => void } = {},
   ): Promise<StoredArtifact> {
-    const artifact = findArtifact(this.vault.db, ref);
-    if (await isCached(this.home.blobsDir, artifact.sha256)) {
-      await Deno.copyFile(blobPath(this.home.blobsDir, artifact.sha256), out);
+    const artifact = findArtifact(this.#vault.db, ref);
+    if (await isCached(this.#home.blobsDir, artifact.sha256)) {
+      await Deno.copyFile(blobPath(this.#home.blobsDir, artifact.sha256), out);
     } else {
       await this.#session((ctx) => fetchBlob(ctx, artifact, { ...opts, out }));
     }
@@ -195,12 +215,12 @@ export class Hx {
 
   /** Creates a vault on a store and sets this device up to sync with it. */
   syncInit(opts: Omit<InitOptions, "storeOptions" | "now">): Promise<InitResult> {
-    return initVault(this.home, this.#setup(opts));
+    return initVault(this.#home, this.#setup(opts));
   }
 
   /** Joins an existing vault with its key export string or a passphrase. */
   syncJoin(opts: Omit<JoinOptions, "storeOptions" | "now">): Promise<{ vaultId: string }> {
-    return joinVault(this.home, this.#setup(opts));
+    return joinVault(this.#home, this.#setup(opts));
   }
 
   #setup<T extends object>(opts: T): T & { storeOptions?: OpenStoreOptions; now: () => number } {
@@ -213,13 +233,13 @@ export class Hx {
 
   /** Runs `fn` with a sync session, holding the sync lock. Fails before touching disk when sync is not set up. */
   async #session<T>(fn: (ctx: SyncContext) => Promise<T>, wait = true): Promise<T | null> {
-    await loadSyncSetup(this.home);
-    return await withLock(this.home.lockPath, () => this.#withContext(fn), { wait });
+    await loadSyncSetup(this.#home);
+    return await withLock(this.#home.lockPath, () => this.#withContext(fn), { wait });
   }
 
   /** Runs `fn` with a sync session (the caller holds the lock). */
   async #withContext<T>(fn: (ctx: SyncContext) => Promise<T>): Promise<T> {
-    const ctx = await openSyncContext(this.home, this.vault, this.#opts.storeOptions);
+    const ctx = await openSyncContext(this.#home, this.#vault, this.#opts.storeOptions);
     try {
       return await fn(ctx);
     } finally {
@@ -257,17 +277,17 @@ export class Hx {
 
   /** The sync status; works before sync is set up. */
   status(): Promise<SyncStatus> {
-    return syncStatus(this.home, this.vault);
+    return syncStatus(this.#home, this.#vault);
   }
 
   /** Pauses recording on this device, until `until` (ms) or until {@linkcode Hx.resume}. */
   pause(until?: number): Promise<void> {
-    return this.home.pause(until);
+    return this.#home.pause(until);
   }
 
   /** Resumes recording. */
   resume(): Promise<void> {
-    return this.home.resume();
+    return this.#home.resume();
   }
 
   /**
@@ -278,7 +298,7 @@ export class Hx {
    * @returns Whether it was recorded, and what auto-sync did.
    */
   async recordFromShell(input: RecordInput): Promise<{ recorded: boolean; sync: AutoSyncOutcome }> {
-    if ((await this.home.pausedUntil(this.#now())) !== null) {
+    if ((await this.#home.pausedUntil(this.#now())) !== null) {
       return { recorded: false, sync: "off" };
     }
     const recorded = this.record(input);
@@ -292,13 +312,13 @@ export class Hx {
    * @returns What happened.
    */
   async autoSync(): Promise<AutoSyncOutcome> {
-    const config = await this.home.readConfig();
-    const before = readAutoSync(this.vault.db, config);
+    const config = await this.#home.readConfig();
+    const before = readAutoSync(this.#vault.db, config);
     if (!before.enabled) return "off";
     if (!autoSyncDue(before, this.#now())) return "not_due";
-    const outcome = await withLock(this.home.lockPath, async (): Promise<AutoSyncOutcome> => {
+    const outcome = await withLock(this.#home.lockPath, async (): Promise<AutoSyncOutcome> => {
       // Another process may have synced while this one waited to look: check again.
-      const state = readAutoSync(this.vault.db, config);
+      const state = readAutoSync(this.#vault.db, config);
       const now = this.#now();
       if (!autoSyncDue(state, now)) return "not_due";
       try {
@@ -307,10 +327,10 @@ export class Hx {
           if ((await pull(ctx)).republish) await publishManifest(ctx, { force: true });
         });
       } catch {
-        recordAutoSync(this.vault.db, state, false, now); // the run records keep the error
+        recordAutoSync(this.#vault.db, state, false, now); // the run records keep the error
         return "failed";
       }
-      recordAutoSync(this.vault.db, state, true, now);
+      recordAutoSync(this.#vault.db, state, true, now);
       return "synced";
     }, { wait: false });
     return outcome ?? "busy";
@@ -318,8 +338,8 @@ export class Hx {
 
   /** Sets the auto-sync interval in minutes (0 turns it off). */
   async setAutoSync(minutes: number): Promise<void> {
-    const { config } = await loadSyncSetup(this.home);
-    await this.home.writeConfig({ ...config, auto_sync_minutes: minutes });
+    const { config } = await loadSyncSetup(this.#home);
+    await this.#home.writeConfig({ ...config, auto_sync_minutes: minutes });
   }
 
   /**
@@ -328,23 +348,23 @@ export class Hx {
    */
   last(opts: { sessionId?: string; except?: string } = {}): SessionView {
     const id = opts.sessionId ??
-      latestSessionId(this.vault.db, opts.except === undefined ? {} : { except: opts.except });
+      latestSessionId(this.#vault.db, opts.except === undefined ? {} : { except: opts.except });
     if (id === null) {
       throw new HxError("not_found", "Cannot show the last session: no history yet", {
         code: "no_history",
       });
     }
-    return sessionView(this.vault.db, id);
+    return sessionView(this.#vault.db, id);
   }
 
   /** Pins a session (pins sync and only grow). */
   pin(sessionId: string): boolean {
-    return pinSession(this.vault, sessionId);
+    return pinSession(this.#vault, sessionId);
   }
 
   /** Pinned sessions. */
   pins(): PinnedSession[] {
-    return listPins(this.vault.db);
+    return listPins(this.#vault.db);
   }
 
   /** Reads every object of the vault and reports what does not decrypt or hash. */
@@ -359,13 +379,13 @@ export class Hx {
 
   /** A digest of the set of live event keys, to compare devices. */
   async digest(): Promise<{ digest: string; events: number }> {
-    const { key } = await loadSyncSetup(this.home);
-    return await historyDigest({ vault: this.vault, key });
+    const { key } = await loadSyncSetup(this.#home);
+    return await historyDigest({ vault: this.#vault, key });
   }
 
   /** The vault key export string (the secret another device joins with). */
   async exportKey(): Promise<string> {
-    const { config, key } = await loadSyncSetup(this.home);
+    const { config, key } = await loadSyncSetup(this.#home);
     if (key === null) {
       throw new HxError("invalid_input", "Cannot export a key: the vault is not encrypted");
     }
@@ -374,7 +394,7 @@ export class Hx {
 
   /** Adds a passphrase key slot to the vault, so devices can join with the passphrase. */
   async addPassphrase(passphrase: string, kdf?: SlotKdf): Promise<string> {
-    const { config, key } = await loadSyncSetup(this.home);
+    const { config, key } = await loadSyncSetup(this.#home);
     if (key === null) {
       throw new HxError("invalid_input", "Cannot add a passphrase: the vault is not encrypted");
     }
@@ -388,7 +408,7 @@ export class Hx {
 
   /** Closes the index. */
   close(): void {
-    this.#vault?.close();
-    this.#vault = null;
+    this.#index?.close();
+    this.#index = null;
   }
 }

@@ -13,3 +13,19 @@
  */
 
 export { type ConformanceOptions, runStoreConformance } from "./store_conformance.ts";
+export type {
+  CallOptions,
+  GetOptions,
+  GetResult,
+  GetStreamOptions,
+  ObjectInfo,
+  PutBody,
+  PutOptions,
+  PutResult,
+  ReplayableBody,
+  Retrier,
+  RetryContext,
+  StoreCapabilities,
+  StreamResult,
+  SyncStore,
+} from "../src/store/types.ts";

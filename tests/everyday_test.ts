@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Hx } from "../src/hx.ts";
 import { segmentKey } from "../src/object/keys.ts";
+import { Vault } from "../src/vault/vault.ts";
 import type { HxError } from "../src/errors.ts";
 
 /** A device with its own data directory and an injectable clock. */
@@ -198,15 +199,17 @@ Deno.test("hx sync verify finds a tampered object, a missing one and a stray; di
     // the first record auto-synced its command into a segment of its own; then 5 + 1 in 3
     assert.deepEqual(report.by_kind, { vault: 1, manifest: 1, segment: 4, blob: 1 });
     // tamper one segment, remove another, drop a stray file in the objects folder
-    const vault = (await a.hx.home.readConfig())!.vault_id;
-    const segs = a.hx.vault.db.all<{ segment_id: string }>(
+    const vault = JSON.parse(await Deno.readTextFile(join(a.home, "sync.json"))).vault_id;
+    const index = Vault.open(join(a.home, "hx.db"));
+    const segs = index.db.all<{ segment_id: string }>(
       "SELECT segment_id FROM segments ORDER BY segment_id",
     );
-    const seg0 = join(store.path, segmentKey(vault, a.hx.vault.nodeId, segs[0]!.segment_id));
+    index.close();
+    const seg0 = join(store.path, segmentKey(vault, a.hx.nodeId, segs[0]!.segment_id));
     const bytes = await Deno.readFile(seg0);
     bytes[bytes.length - 4]! ^= 1;
     await Deno.writeFile(seg0, bytes);
-    await Deno.remove(join(store.path, segmentKey(vault, a.hx.vault.nodeId, segs[1]!.segment_id)));
+    await Deno.remove(join(store.path, segmentKey(vault, a.hx.nodeId, segs[1]!.segment_id)));
     await Deno.writeTextFile(join(store.path, "vaults", vault, "objects", "stray.bin"), "?");
     report = await b.hx.verify();
     assert.deepEqual(

@@ -67,8 +67,11 @@ async function helpText(): Promise<string> {
 
 /** Where commands print; injectable for tests. */
 export interface Io {
+  /** Prints a line on stdout. */
   out(text: string): void;
+  /** Writes text on stdout as is. */
   write(text: string): void;
+  /** Prints a line on stderr. */
   err(text: string): void;
 }
 

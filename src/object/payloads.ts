@@ -102,6 +102,7 @@ export interface TombstonePayload {
 
 /** One object a node publishes, as its manifest lists it: a segment, or a pack of segments. */
 export interface ManifestSegment {
+  /** The object's id (its key names it). */
   segment_id: string;
   /** SHA-256 of the object bytes as stored. */
   sha256: string;
@@ -109,11 +110,13 @@ export interface ManifestSegment {
   bytes: number;
   /** Events it holds. */
   events: number;
-  /** The first and last segment numbers it covers (equal for a loose segment). */
+  /** The first segment number it covers. */
   first: number;
+  /** The last segment number it covers (`first` for a loose segment). */
   last: number;
-  /** When its earliest and latest events started (ms); both 0 when it holds none. */
+  /** When its earliest event started (ms; 0 when it holds none). */
   start_ts: number;
+  /** When its latest event started (ms; 0 when it holds none). */
   end_ts: number;
   /** When it was written (ms). */
   created_at: number;
@@ -121,15 +124,23 @@ export interface ManifestSegment {
 
 /** A node's record of what it publishes, what it has seen, and every tombstone it applied. */
 export interface ManifestPayload {
+  /** The manifest format: 2. */
   format: 2;
+  /** The vault. */
   vault_id: string;
+  /** The writer. */
   node_id: string;
+  /** One more at every write of this node's manifest. */
   manifest_seq: number;
+  /** When it was written (ms). */
   created_at: number;
+  /** The writer's host name. */
   host: string | null;
   /** The highest seq of every node the writer has accepted, itself included. */
   seen: Record<string, number>;
+  /** Every tombstone the writer has applied. */
   tombstones: TombstonePayload[];
+  /** What the writer publishes: its segments and packs. */
   segments: ManifestSegment[];
 }
 
