@@ -2,41 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { VaultKey } from "../src/crypto/vault_key.ts";
 import { VERSION } from "../src/version.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function hx(
-  home: string,
-  args: string[],
-  opts: { stdin?: string; env?: Record<string, string>; cwd?: string } = {},
-): Promise<Run> {
-  const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", CLI, ...args],
-    ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
-    env: { HX_HOME: home, NO_COLOR: "1", ...opts.env },
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  });
-  const child = command.spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
-  }
-  const { code, stdout, stderr } = await child.output();
-  return {
-    code,
-    stdout: new TextDecoder().decode(stdout),
-    stderr: new TextDecoder().decode(stderr),
-  };
-}
+import { hx } from "./_cli.ts";
 
 /** Every file under `dir` with its size and content hash: to prove nothing changed. */
 async function snapshot(dir: string): Promise<string[]> {

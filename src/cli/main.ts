@@ -13,6 +13,7 @@ import { VERSION } from "../version.ts";
 import { adviceFor } from "./advice.ts";
 import { type Command, GLOBAL_OPTIONS, UsageError } from "./command.ts";
 import type { Hx } from "../hx.ts";
+import type { RetryInfo, RetryOptions } from "../store/retry.ts";
 
 type Loader = () => Promise<{ default: Command }>;
 
@@ -83,6 +84,27 @@ const stdio: Io = {
   },
   err: (text) => console.error(text),
 };
+
+/**
+ * The retry policy of the command's store: `HX_STORE_DEADLINE_S` (default 25) bounds how long
+ * a call keeps retrying; with `--verbose` every retry is told on stderr, in one line.
+ */
+function retryPolicy(verbose: boolean, io: Io): RetryOptions {
+  const deadline = Number(Deno.env.get("HX_STORE_DEADLINE_S") ?? "25");
+  return {
+    ...(Number.isFinite(deadline) && deadline > 0 ? { budgetMs: deadline * 1000 } : {}),
+    ...(verbose
+      ? {
+        onRetry: (r: RetryInfo) =>
+          io.err(
+            `hx: retrying ${r.op} ${r.key} in ${r.delayMs} ms after ${r.category} (attempt ${r.attempt}): ${
+              messageOf(r.error)
+            }`,
+          ),
+      }
+      : {}),
+  };
+}
 
 /** The command an argument list names, and the arguments it gets. */
 async function resolve(
@@ -156,7 +178,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       async hx() {
         if (hx === null) {
           const { Hx } = await import("../hx.ts");
-          hx = Hx.open({ home: home.path });
+          hx = Hx.open({ home: home.path, storeOptions: { retry: retryPolicy(verbose, io) } });
         }
         return hx;
       },

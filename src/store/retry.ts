@@ -55,7 +55,7 @@ export interface RetryOptions {
   /**
    * No attempt starts more than this many ms after the first one began (backoffs are cut to
    * fit). Together with a backend's own per-request timeouts this bounds how long a dead
-   * store can hold a command. Default 30 000.
+   * store can hold a command. Default 25 000.
    */
   budgetMs?: number;
   /** Waits `ms` or rejects when `signal` aborts. Injected by tests. */
@@ -131,7 +131,7 @@ export function createRetrier(opts: RetryOptions = {}): Retrier {
   const attempts = opts.attempts ?? 5;
   const base = opts.baseMs ?? 200;
   const cap = opts.capMs ?? 10_000;
-  const budget = opts.budgetMs ?? 30_000;
+  const budget = opts.budgetMs ?? 25_000;
   const now = opts.now ?? Date.now;
   const random = opts.random ?? Math.random;
   const sleep = opts.sleep ?? abortableSleep;

@@ -151,13 +151,20 @@ async function abortUnfinishedUploads(ctx: SyncContext, signal?: AbortSignal): P
   const lastSweep = Number(db.meta("uploads_swept_at") ?? "0");
   if (keys.length === 0) return 0;
   const sweep = now - lastSweep >= STALE_UPLOAD_MS;
-  const aborted = await store.abortStaleUploads(vaultPrefix(ctx.vaultId), {
-    olderThanMs: sweep ? STALE_UPLOAD_MS : Number.MAX_SAFE_INTEGER,
-    keys,
-    ...(signal === undefined ? {} : { signal }),
-  });
-  if (sweep) db.setMeta("uploads_swept_at", String(now));
-  return aborted;
+  try {
+    const aborted = await store.abortStaleUploads(vaultPrefix(ctx.vaultId), {
+      olderThanMs: sweep ? STALE_UPLOAD_MS : Number.MAX_SAFE_INTEGER,
+      keys,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (sweep) db.setMeta("uploads_swept_at", String(now));
+    return aborted;
+  } catch (err) {
+    // Cleaning up is worth a try, not a failed push: a server that does not implement the
+    // listing (NotImplemented), or a passing failure, leaves it for the next push.
+    if (signal?.aborted) throw err;
+    return 0;
+  }
 }
 
 async function uploadSegments(

@@ -1,34 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { hx } from "../_cli.ts";
 import { requests, s3Test } from "./servers.ts";
 
-const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-
-async function hx(home: string, args: string[], env: Record<string, string>, stdin?: string) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", CLI, ...args],
-    env: {
-      HX_HOME: home,
-      AWS_CONFIG_FILE: "/nonexistent/config",
-      AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
-      NO_COLOR: "1",
-      ...env,
-    },
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+/** hx with the environment a test passes, and stdin. */
+function run(home: string, args: string[], env: Record<string, string>, stdin?: string) {
+  return hx(home, args, { env, ...(stdin === undefined ? {} : { stdin }) });
 }
 
 s3Test(
@@ -50,10 +27,10 @@ s3Test(
       "--path-style",
     ];
     try {
-      let r = await hx(a, ["sync", "init", ...storeArgs], env);
+      let r = await run(a, ["sync", "init", ...storeArgs], env);
       assert.equal(r.code, 0, r.stderr);
-      await hx(a, ["sync", "auto", "--off"], env); // this test pushes explicitly
-      await hx(a, [
+      await run(a, ["sync", "auto", "--off"], env); // this test pushes explicitly
+      await run(a, [
         "record",
         "--cmd",
         "terraform apply",
@@ -64,17 +41,17 @@ s3Test(
         "--exit",
         "0",
       ], env);
-      r = await hx(a, ["sync", "push", "--json"], env);
+      r = await run(a, ["sync", "push", "--json"], env);
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(JSON.parse(r.stdout).requests, requests({ put: 2, head: 1 }));
-      const key = (await hx(a, ["sync", "key", "export"], env)).stdout.trim();
-      r = await hx(b, ["sync", "join", ...storeArgs, "--key", "-"], env, key);
+      const key = (await run(a, ["sync", "key", "export"], env)).stdout.trim();
+      r = await run(b, ["sync", "join", ...storeArgs, "--key", "-"], env, key);
       assert.equal(r.code, 0, r.stderr);
-      r = await hx(b, ["sync", "pull", "--json"], env);
+      r = await run(b, ["sync", "pull", "--json"], env);
       const pulled = JSON.parse(r.stdout);
       assert.equal(pulled.events.inserted, 1);
       assert.deepEqual(pulled.requests, requests({ list: 1, get: 2, put: 0, head: 0, delete: 0 }));
-      r = await hx(b, ["find", "terraform", "--json"], env);
+      r = await run(b, ["find", "terraform", "--json"], env);
       assert.equal(JSON.parse(r.stdout)[0].cmd, "terraform apply");
 
       // wrong credentials: one categorised line, recorded for status with what to do (moto
@@ -82,15 +59,15 @@ s3Test(
       let status;
       if (server.kind !== "moto") {
         const bad = { AWS_ACCESS_KEY_ID: "nobody", AWS_SECRET_ACCESS_KEY: "wrong-secret-value" };
-        r = await hx(b, ["sync", "pull"], bad);
+        r = await run(b, ["sync", "pull"], bad);
         assert.equal(r.code, 1);
         assert.equal(r.stderr.trim().split("\n").length, 1);
         assert.match(r.stderr, /^hx: auth: .*InvalidAccessKeyId/);
-        status = JSON.parse((await hx(b, ["sync", "status", "--json"], env)).stdout);
+        status = JSON.parse((await run(b, ["sync", "status", "--json"], env)).stdout);
         assert.equal(status.last_error.category, "auth");
         assert.ok(status.last_error.hint.length > 0);
       } else {
-        status = JSON.parse((await hx(b, ["sync", "status", "--json"], env)).stdout);
+        status = JSON.parse((await run(b, ["sync", "status", "--json"], env)).stdout);
       }
       assert.match(status.store, new RegExp(`^s3://${server.bucket}/${prefix}/\\?endpoint=`));
 

@@ -1,6 +1,7 @@
 // Test helper: a loopback HTTP proxy between an S3 client and a real S3 server that
-// injects faults on schedule: 503 SlowDown, connection resets, responses cut mid-body,
-// a 200 CompleteMultipartUpload carrying an <Error>, and stalls. It works on raw TCP so
+// injects faults on schedule: 503 SlowDown, connection resets, responses cut mid-body or
+// lost whole after the request landed, a 200 CompleteMultipartUpload carrying an <Error>,
+// and stalls. It works on raw TCP so
 // that the request reaches the server byte for byte (SigV4 signs the Host header).
 
 export type Fault =
@@ -10,7 +11,8 @@ export type Fault =
   | "complete-error"
   | "stall"
   | "internal"
-  | "skewed";
+  | "skewed"
+  | "lost";
 
 export interface ProxiedRequest {
   method: string;
@@ -102,6 +104,7 @@ function canned(status: string, body: string): Uint8Array {
 export function startFaultProxy(
   upstream: string,
   plan: FaultProxy["plan"] = () => null,
+  opts: { delayPartsMs?: number } = {},
 ): FaultProxy {
   const up = new URL(upstream);
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -183,6 +186,9 @@ export function startFaultProxy(
         await new Promise((r) => setTimeout(r, 3000));
         return;
       }
+      if (opts.delayPartsMs !== undefined && target.includes("partNumber=")) {
+        await new Promise((r) => setTimeout(r, opts.delayPartsMs)); // a slow link, for parts
+      }
       // Forward byte for byte, asking the server to close after answering.
       const head = req.head.split("\r\n").filter((l) => !/^connection:/i.test(l)).join("\r\n") +
         "\r\nConnection: close\r\n\r\n";
@@ -190,6 +196,7 @@ export function startFaultProxy(
       try {
         await writeAll(server, concat(enc.encode(head), req.body));
         const response = await readToEnd(server);
+        if (fault === "lost") return; // it landed; the answer never arrives
         if (fault === "cut") {
           const bodyAt = indexOf(response, enc.encode("\r\n\r\n")) + 4;
           const bodyLength = response.length - bodyAt;

@@ -194,6 +194,11 @@ export function errorFromFailure(
         hint: "check the endpoint's host name",
       });
     case "tls":
+      return new StoreError("network", message, {
+        ...base,
+        retryable: false,
+        hint: "if the server speaks plain HTTP, use an http:// endpoint",
+      });
     case "protocol":
       return new StoreError("network", message, {
         ...base,
