@@ -161,7 +161,7 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
     const artifact = await d.hx.attach(args.file as string);
     const key = await d.hx.exportKey();
     d.hx.close();
-    return { home: join(d.dir, "home"), sha256: artifact.sha256, key };
+    return { dir: d.dir, home: join(d.dir, "home"), sha256: artifact.sha256, key };
   },
 
   /** Push the attached blob, as `hx sync push` does, in a process of its own. */
@@ -184,6 +184,7 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
     const artifact = await d.hx.getArtifact(args.sha256 as string, out);
     const s = seconds(start);
     d.hx.close();
+    await Deno.remove(d.dir, { recursive: true }); // its pages are reused by the next run
     return { bytes: artifact.size, seconds: s };
   },
 };

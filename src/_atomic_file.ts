@@ -6,6 +6,7 @@
 // partial one.
 
 import { basename, dirname, join } from "node:path";
+import { ByteReader } from "./_byte_stream.ts";
 
 /** The marker in the names of staging files (folder stores never list them). */
 export const STAGING_MARKER = ".hx-tmp-";
@@ -24,6 +25,8 @@ export interface AtomicWriteOptions {
   signal?: AbortSignal | undefined;
   /** Told the number of bytes written so far. */
   onProgress?: ((written: number) => void) | undefined;
+  /** Sees every piece of the data, in order, before it is written (to hash it). */
+  onData?: ((piece: Uint8Array) => void) | undefined;
   /**
    * Runs once the data is durable in the staging file, before it is published; throwing
    * cancels. It may name the final path (in the same directory), when that depends on the
@@ -63,19 +66,14 @@ function aborted(signal: AbortSignal): Error {
     : new DOMException("The operation was aborted", "AbortError");
 }
 
-/** Resolves with the next chunk, or rejects as soon as `signal` aborts. */
-function nextChunk(
-  iterator: AsyncIterator<Uint8Array>,
-  signal: AbortSignal | undefined,
-): Promise<IteratorResult<Uint8Array>> {
-  if (signal === undefined) return iterator.next();
+/** Resolves as `op` does, or rejects as soon as `signal` aborts. */
+function abortable<T>(op: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return op;
   if (signal.aborted) return Promise.reject(aborted(signal));
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(aborted(signal));
     signal.addEventListener("abort", onAbort, { once: true });
-    iterator.next().then(resolve, reject).finally(() =>
-      signal.removeEventListener("abort", onAbort)
-    );
+    op.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });
 }
 
@@ -84,22 +82,60 @@ async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
   while (at < data.byteLength) at += await file.write(data.subarray(at));
 }
 
+/** Bytes read from a stream source per write. */
+const PIECE = 1024 * 1024;
+
 async function writeSource(file: Deno.FsFile, source: Source, opts: AtomicWriteOptions) {
   if (source instanceof Uint8Array) {
     if (opts.signal?.aborted) throw aborted(opts.signal);
+    opts.onData?.(source);
     await writeAll(file, source);
     opts.onProgress?.(source.byteLength);
     return source.byteLength;
   }
   let size = 0;
-  const iterator = (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
+  const write = async (chunk: Uint8Array) => {
+    opts.onData?.(chunk);
+    await writeAll(file, chunk);
+    size += chunk.byteLength;
+    opts.onProgress?.(size);
+  };
+  if (source instanceof ReadableStream) {
+    // Two buffers: one is written (off the JS thread) while the other is filled.
+    const reader = new ByteReader(source);
+    const buffers: Uint8Array[] = [new Uint8Array(PIECE)]; // the second once the first is full
+    let writing: Promise<void> = Promise.resolve();
+    try {
+      for (let turn = 0; !reader.ended; turn ^= 1) {
+        const read = await abortable(
+          reader.fill(buffers[turn] ??= new Uint8Array(PIECE)),
+          opts.signal,
+        );
+        buffers[turn] = read.buffer;
+        if (read.filled === 0) continue;
+        const piece = read.buffer.subarray(0, read.filled);
+        opts.onData?.(piece);
+        await writing;
+        writing = writeAll(file, piece).then(() => {
+          size += piece.byteLength;
+          opts.onProgress?.(size);
+        });
+        writing.catch(() => {}); // awaited (and thrown) before the next write or at the end
+      }
+      await writing;
+    } catch (err) {
+      await writing.catch(() => {});
+      await reader.cancel(err).catch(() => {});
+      throw err;
+    }
+    return size;
+  }
+  const iterator = source[Symbol.asyncIterator]();
   try {
     while (true) {
-      const { done, value } = await nextChunk(iterator, opts.signal);
+      const { done, value } = await abortable(iterator.next(), opts.signal);
       if (done) break;
-      await writeAll(file, value);
-      size += value.byteLength;
-      opts.onProgress?.(size);
+      await write(value);
     }
   } catch (err) {
     await iterator.return?.().catch(() => {});

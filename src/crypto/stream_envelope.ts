@@ -9,17 +9,18 @@
  * @module
  */
 
-import { fromBase64Url, toBase64Url, utf8 } from "../_encoding.ts";
 import { IntegrityError } from "../errors.ts";
 import { decodeHeader, MAX_HEADER_BYTES } from "../object/frame.ts";
 import { FORMAT_VERSION, type HeaderFields, MAGIC, type ObjectHeader } from "../object/header.ts";
+import { fromBase64Url, toBase64Url, utf8 } from "../_encoding.ts";
+import { ByteReader, handBack, ownedByteStream, type OwnedSource } from "../_byte_stream.ts";
 import { checkExpectations, type Expectations, slicer } from "./envelope.ts";
 import type { VaultKey } from "./vault_key.ts";
 
 /** Plaintext bytes per chunk of new objects. */
 export const STREAM_CHUNK = 1024 * 1024;
-/** Chunks encrypted or decrypted at once. */
-const CRYPTO_DEPTH = 2;
+/** Bytes read from a source at once; the chunks in them are sealed or opened together. */
+const READ_BYTES = 1024 * 1024;
 const TAG = 16;
 
 /** Options of {@linkcode sealStream}. */
@@ -44,76 +45,63 @@ function nonceFor(prefix: Uint8Array, index: number, last: boolean): Uint8Array 
 
 /**
  * Reads a stream in pieces of exactly `size` bytes (the last may be shorter, then empty),
- * into two buffers used in turn, so that reading allocates nothing per piece. A byte stream
- * (a file's) is read with a BYOB reader straight into the buffers.
+ * into two buffers used in turn: a piece stays valid until the call after next, and reading
+ * allocates nothing per piece.
  */
-class ChunkFiller {
-  readonly #size: number;
-  readonly #byob: ReadableStreamBYOBReader | null;
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array> | null;
-  #buffers: [Uint8Array, Uint8Array];
-  #turn = 0;
-  #carry: Uint8Array | null = null;
-  #ended = false;
-
-  constructor(source: ReadableStream<Uint8Array>, size: number) {
-    this.#size = size;
-    this.#buffers = [new Uint8Array(size), new Uint8Array(size)];
-    let byob: ReadableStreamBYOBReader | null = null;
-    try {
-      byob = source.getReader({ mode: "byob" });
-    } catch {
-      byob = null; // not a byte stream
-    }
-    this.#byob = byob;
-    this.#reader = byob === null ? source.getReader() : null;
-  }
-
-  /** The next piece; it stays valid until the call after next. */
-  async fill(): Promise<Uint8Array> {
-    const turn = this.#turn;
-    this.#turn ^= 1;
-    let buffer = this.#buffers[turn]!;
-    let filled = 0;
-    while (filled < this.#size && !this.#ended) {
-      if (this.#byob !== null) {
-        const { done, value } = await this.#byob.read(
-          new Uint8Array(buffer.buffer, filled, this.#size - filled),
-        );
-        if (value !== undefined) {
-          buffer = new Uint8Array(value.buffer); // the read transferred the buffer
-          filled += value.byteLength;
-        }
-        if (done) this.#ended = true;
-      } else {
-        let chunk = this.#carry;
-        this.#carry = null;
-        if (chunk === null) {
-          const { done, value } = await this.#reader!.read();
-          if (done) {
-            this.#ended = true;
-            break;
-          }
-          chunk = value;
-        }
-        const n = Math.min(chunk.byteLength, this.#size - filled);
-        buffer.set(chunk.subarray(0, n), filled);
-        filled += n;
-        if (n < chunk.byteLength) this.#carry = chunk.subarray(n);
-      }
-    }
-    this.#buffers[turn] = buffer;
+function pieces(reader: ByteReader, size: number): () => Promise<Uint8Array> {
+  const buffers: Uint8Array[] = [new Uint8Array(size), new Uint8Array(size)];
+  let turn = 0;
+  return async () => {
+    const { buffer, filled } = await reader.fill(buffers[turn]!);
+    buffers[turn] = buffer;
+    turn ^= 1;
     return buffer.subarray(0, filled);
-  }
+  };
+}
 
-  cancel(reason: unknown): Promise<void> {
-    return (this.#byob ?? this.#reader)!.cancel(reason);
-  }
+/**
+ * Cuts a stream into consecutive chunks of `size` bytes (the last may be shorter; an empty
+ * stream is one empty chunk) and hands each to `work` in order, saying whether it is the
+ * last: only the stream's end tells, so a full final chunk is held back until then. Chunks
+ * are read about 1 MiB at a time; a chunk's bytes are valid only during the call to `work`,
+ * which must copy them (WebCrypto does, when called).
+ *
+ * @returns A function that reads and hands on the next batch; `false` once the last chunk
+ *   has been handed on.
+ */
+function chunker(
+  reader: ByteReader,
+  size: number,
+  work: (chunk: Uint8Array, last: boolean) => void,
+): () => Promise<boolean> {
+  const read = pieces(reader, size * Math.max(1, Math.floor(READ_BYTES / size)));
+  let held: Uint8Array | null = null; // in the other buffer, which the next read leaves alone
+  let ended = false;
+  return async () => {
+    if (ended) return false;
+    const batch = await read();
+    if (batch.byteLength === 0) {
+      work(held ?? batch, true);
+      ended = true;
+      return false;
+    }
+    if (held !== null) work(held, false);
+    let at = 0;
+    for (; at + size < batch.byteLength; at += size) work(batch.subarray(at, at + size), false);
+    held = batch.subarray(at);
+    if (reader.ended) {
+      work(held, true);
+      ended = true;
+      return false;
+    }
+    return true;
+  };
 }
 
 /**
  * Seals a plaintext stream into an object stream: the framed header, then the chunks. The
- * source is opened (and the object key made) when the stream is first read.
+ * source is opened (and the object key made) when the stream is first read. The result is a
+ * byte stream: read with a BYOB reader, nothing is allocated per chunk that outlives it.
  *
  * @param fields Routing fields of the header.
  * @param plaintext The payload, or a function that opens it.
@@ -125,28 +113,25 @@ export function sealStream(
   plaintext: ReadableStream<Uint8Array> | (() => Promise<ReadableStream<Uint8Array>>),
   opts: SealStreamOptions,
 ): ReadableStream<Uint8Array> {
-  let sealed: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  return new ReadableStream<Uint8Array>({
-    async start() {
-      const source = typeof plaintext === "function" ? await plaintext() : plaintext;
-      sealed = (await sealOpened(fields, source, opts)).getReader();
+  let sealed: OwnedSource | null = null;
+  return ownedByteStream({
+    async next() {
+      if (sealed === null) {
+        const source = typeof plaintext === "function" ? await plaintext() : plaintext;
+        sealed = await sealedChunks(fields, source, opts);
+      }
+      return await sealed.next();
     },
-    async pull(controller) {
-      const { done, value } = await sealed!.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel(reason) {
-      return sealed?.cancel(reason);
-    },
-  }, { highWaterMark: 0 });
+    recycle: (chunk) => sealed !== null && handBack(sealed, chunk),
+    cancel: (reason) => sealed?.cancel?.(reason),
+  });
 }
 
-async function sealOpened(
+async function sealedChunks(
   fields: HeaderFields,
   plaintext: ReadableStream<Uint8Array>,
   opts: SealStreamOptions,
-): Promise<ReadableStream<Uint8Array>> {
+): Promise<OwnedSource> {
   const chunkSize = opts.chunkSize ?? STREAM_CHUNK;
   const compression = opts.compress ? "gzip" : "none";
   const base = {
@@ -156,7 +141,7 @@ async function sealOpened(
     byte_len_plain: opts.plainLength,
     compression,
   } as const;
-  let payload: ReadableStream<Uint8Array> = opts.compress
+  const payload: ReadableStream<Uint8Array> = opts.compress
     ? plaintext.pipeThrough(
       new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
     )
@@ -187,64 +172,58 @@ async function sealOpened(
   new DataView(lead.buffer).setUint32(0, headerBytes.byteLength, false);
   lead.set(headerBytes, 4);
 
-  if (objectKey !== null && prefix !== null) {
-    const key = objectKey;
-    const noncePrefix = prefix;
-    const filler = new ChunkFiller(payload, chunkSize);
-    let index = 0;
-    let current: Uint8Array | null = null;
-    let ended = false;
-    const inflight: Promise<ArrayBuffer>[] = [];
-    // WebCrypto copies its input when called, so a piece's buffer is free for the next
-    // fill as soon as encrypt() has been called on it; several pieces are encrypted at once
-    // (off the JS thread), and emitted in order.
-    const seal = (chunk: Uint8Array, last: boolean) =>
-      crypto.subtle.encrypt(
-        {
-          name: "AES-GCM",
-          iv: nonceFor(noncePrefix, index++, last) as BufferSource,
-          additionalData: headerBytes as BufferSource,
-        },
-        key,
-        chunk as BufferSource,
-      );
-    payload = new ReadableStream<Uint8Array>({
-      // One piece of lookahead: a piece is sealed as last only once the source has ended.
-      async pull(controller) {
-        while (!ended && inflight.length < CRYPTO_DEPTH) {
-          current ??= await filler.fill();
-          const next = await filler.fill();
-          const last = next.byteLength === 0;
-          inflight.push(seal(current, last));
-          current = next;
-          if (last) ended = true;
-        }
-        const sealed = inflight.shift();
-        if (sealed === undefined) return controller.close();
-        controller.enqueue(new Uint8Array(await sealed));
-      },
-      cancel(reason) {
-        return filler.cancel(reason);
-      },
-    }, { highWaterMark: 0 });
-  }
+  const reader = new ByteReader(payload);
   let leadSent = false;
-  const reader = payload.getReader();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  const cancel = (reason: unknown) => reader.cancel(reason);
+  if (objectKey === null || prefix === null) {
+    const read = pieces(reader, READ_BYTES);
+    return {
+      async next() {
+        if (!leadSent) {
+          leadSent = true;
+          return lead;
+        }
+        const piece = await read();
+        return piece.byteLength === 0 ? null : piece;
+      },
+      recycle() {}, // pieces are read into two buffers used in turn
+      cancel,
+    };
+  }
+  const key = objectKey;
+  const noncePrefix = prefix;
+  let index = 0;
+  const inflight: Promise<ArrayBuffer>[] = [];
+  // WebCrypto copies its input when called, so a batch's buffer is free for the next read
+  // as soon as encrypt() has been called on its chunks; they are encrypted off the JS
+  // thread while the next batch is read, and handed out in order.
+  const sealNext = chunker(reader, chunkSize, (chunk, last) => {
+    const sealed = crypto.subtle.encrypt(
+      {
+        name: "AES-GCM",
+        iv: nonceFor(noncePrefix, index++, last) as BufferSource,
+        additionalData: headerBytes as BufferSource,
+      },
+      key,
+      chunk as BufferSource,
+    );
+    sealed.catch(() => {}); // handled when its turn comes
+    inflight.push(sealed);
+  });
+  const ahead = Math.max(2, Math.floor(READ_BYTES / chunkSize));
+  let more = true;
+  return {
+    async next() {
       if (!leadSent) {
         leadSent = true;
-        controller.enqueue(lead);
-        return;
+        return lead;
       }
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
+      while (more && inflight.length < ahead) more = await sealNext();
+      const sealed = inflight.shift();
+      return sealed === undefined ? null : new Uint8Array(await sealed);
     },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+    cancel, // without recycle: sealed chunks are given away, or freed once copied out
+  };
 }
 
 /** Options of {@linkcode openStream}. */
@@ -257,37 +236,31 @@ export interface OpenStreamOptions {
 
 /** Reads the framed header off the front of a stream, bounded by the header limit. */
 async function readHeader(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-): Promise<{ header: ObjectHeader; headerBytes: Uint8Array; rest: Uint8Array }> {
-  let buffer: Uint8Array = new Uint8Array();
-  while (true) {
-    if (buffer.byteLength >= 4) {
-      const len = new DataView(buffer.buffer, buffer.byteOffset, 4).getUint32(0, false);
-      if (len > MAX_HEADER_BYTES) {
-        throw new IntegrityError(
-          "bad_header",
-          `Cannot read object: header length ${len} exceeds ${MAX_HEADER_BYTES} bytes`,
-        );
-      }
-      if (buffer.byteLength >= 4 + len) {
-        const { header, headerBytes, bodyOffset } = decodeHeader(buffer);
-        return { header, headerBytes: headerBytes.slice(), rest: buffer.slice(bodyOffset) };
-      }
-    }
-    const { done, value } = await reader.read();
-    if (done) {
-      throw new IntegrityError("truncated", "Cannot read object: it ends inside its header");
-    }
-    const next = new Uint8Array(buffer.byteLength + value.byteLength);
-    next.set(buffer);
-    next.set(value, buffer.byteLength);
-    buffer = next;
+  reader: ByteReader,
+): Promise<{ header: ObjectHeader; headerBytes: Uint8Array }> {
+  const truncated = () =>
+    new IntegrityError("truncated", "Cannot read object: it ends inside its header");
+  const { buffer: prefix, filled } = await reader.fill(new Uint8Array(4));
+  if (filled < 4) throw truncated();
+  const len = new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0, false);
+  if (len > MAX_HEADER_BYTES) {
+    throw new IntegrityError(
+      "bad_header",
+      `Cannot read object: header length ${len} exceeds ${MAX_HEADER_BYTES} bytes`,
+    );
   }
+  const frame = new Uint8Array(4 + len);
+  frame.set(prefix);
+  const read = await reader.fill(frame, 4);
+  if (read.filled < frame.byteLength) throw truncated();
+  const { header, headerBytes } = decodeHeader(read.buffer);
+  return { header, headerBytes: headerBytes.slice() };
 }
 
 /**
  * Checks and opens an object stream: header and expectations first, then every chunk is
  * authenticated before its plaintext is passed on; the stream errors on any violation.
+ * The plaintext is a byte stream, like {@linkcode sealStream}'s output.
  *
  * @param object The object as read from the store.
  * @param opts Key, expectations and the plaintext bound.
@@ -297,12 +270,12 @@ export async function openStream(
   object: ReadableStream<Uint8Array>,
   opts: OpenStreamOptions,
 ): Promise<{ header: ObjectHeader; plaintext: ReadableStream<Uint8Array> }> {
-  const reader = object.getReader();
+  const reader = new ByteReader(object);
   let header: ObjectHeader;
-  let headerBytes: Uint8Array;
-  let rest: Uint8Array;
+  let body: OwnedSource;
   try {
-    ({ header, headerBytes, rest } = await readHeader(reader));
+    const read = await readHeader(reader);
+    header = read.header;
     checkExpectations(header, opts.expect);
     if (header.byte_len_plain > opts.maxPlainBytes) {
       throw new IntegrityError(
@@ -310,162 +283,158 @@ export async function openStream(
         `Cannot open object: it declares ${header.byte_len_plain} bytes, above the ${opts.maxPlainBytes} allowed`,
       );
     }
+    body = await bodyOf(header, read.headerBytes, reader, opts.key);
   } catch (err) {
     await reader.cancel(err).catch(() => {});
     throw err;
   }
+  if (header.compression === "gzip") {
+    // Small slices, one at a time: the length check below stops a gzip bomb within a few
+    // MiB of the declared length, instead of after a decrypted chunk expanded whole.
+    const plaintext = ownedByteStream(body)
+      .pipeThrough(slicer())
+      .pipeThrough(
+        new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+      )
+      .pipeThrough(exactLength(header.byte_len_plain));
+    return { header, plaintext };
+  }
+  return { header, plaintext: ownedByteStream(exactSource(body, header.byte_len_plain)) };
+}
+
+/** The chunks of an object's body after its header: decrypted, or as stored. */
+async function bodyOf(
+  header: ObjectHeader,
+  headerBytes: Uint8Array,
+  reader: ByteReader,
+  key: VaultKey | null,
+): Promise<OwnedSource> {
   const c = header.crypto;
-  let body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (rest.byteLength > 0) controller.enqueue(rest);
-    },
-    async pull(controller) {
-      const { done, value } = await reader.read();
-      if (done) controller.close();
-      else controller.enqueue(value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
-  if (opts.key === null) {
+  const cancel = (reason: unknown) => reader.cancel(reason);
+  if (key === null) {
     if (c.alg !== "none") {
-      await body.cancel();
       throw new IntegrityError(
         "wrong_key",
         "Cannot open object: it is encrypted, but this vault is not",
       );
     }
-  } else {
-    if (c.alg !== "A256GCM-STREAM") {
-      await body.cancel();
-      throw new IntegrityError(
-        "bad_header",
-        `Cannot open object: ${c.alg} is not a stream encryption`,
-      );
-    }
-    if (c.key_id !== opts.key.keyId) {
-      await body.cancel();
-      throw new IntegrityError(
-        "wrong_key",
-        `Cannot open object: it was encrypted with key ${c.key_id}, not this vault's key ${opts.key.keyId}`,
-      );
-    }
-    let objectKey: CryptoKey;
-    let prefix: Uint8Array;
-    try {
-      prefix = fromBase64Url(c.nonce);
-      objectKey = await opts.key.unwrapObjectKey(fromBase64Url(c.wrapped_key));
-    } catch (err) {
-      await body.cancel();
-      throw new IntegrityError("decrypt_failed", "Cannot open object: its wrapped key is invalid", {
-        cause: err,
-      });
-    }
-    if (prefix.byteLength !== 7) {
-      await body.cancel();
-      throw new IntegrityError("bad_header", "Cannot open object: its nonce prefix is not 7 bytes");
-    }
-    body = body.pipeThrough(decryptChunks(objectKey, prefix, c.chunk_size, headerBytes));
+    const read = pieces(reader, READ_BYTES);
+    return {
+      async next() {
+        const piece = await read();
+        return piece.byteLength === 0 ? null : piece;
+      },
+      recycle() {}, // pieces are read into two buffers used in turn
+      cancel,
+    };
   }
-  if (header.compression === "gzip") {
-    // Small slices, one at a time: the length check below stops a gzip bomb within a few
-    // MiB of the declared length, instead of after a decrypted chunk expanded whole.
-    body = body.pipeThrough(slicer()).pipeThrough(
-      new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+  if (c.alg !== "A256GCM-STREAM") {
+    throw new IntegrityError(
+      "bad_header",
+      `Cannot open object: ${c.alg} is not a stream encryption`,
     );
   }
-  return { header, plaintext: body.pipeThrough(exactLength(header.byte_len_plain)) };
+  if (c.key_id !== key.keyId) {
+    throw new IntegrityError(
+      "wrong_key",
+      `Cannot open object: it was encrypted with key ${c.key_id}, not this vault's key ${key.keyId}`,
+    );
+  }
+  let objectKey: CryptoKey;
+  let prefix: Uint8Array;
+  try {
+    prefix = fromBase64Url(c.nonce);
+    objectKey = await key.unwrapObjectKey(fromBase64Url(c.wrapped_key));
+  } catch (err) {
+    throw new IntegrityError("decrypt_failed", "Cannot open object: its wrapped key is invalid", {
+      cause: err,
+    });
+  }
+  if (prefix.byteLength !== 7) {
+    throw new IntegrityError("bad_header", "Cannot open object: its nonce prefix is not 7 bytes");
+  }
+  return decryptedChunks(objectKey, prefix, reader, c.chunk_size + TAG, headerBytes);
 }
 
-function decryptChunks(
+function decryptedChunks(
   key: CryptoKey,
   prefix: Uint8Array,
-  chunkSize: number,
+  reader: ByteReader,
+  sealedSize: number,
   headerBytes: Uint8Array,
-): TransformStream<Uint8Array, Uint8Array> {
-  const sealed = chunkSize + TAG;
-  const queue = new ByteQueue();
+): OwnedSource {
   let index = 0;
-  const open = async (chunk: Uint8Array, last: boolean): Promise<Uint8Array> => {
+  const inflight: Promise<Uint8Array>[] = [];
+  // Decryption copies its input when called, so a batch's chunks are decrypted (off the JS
+  // thread) while the next batch is read; failures surface, in order, when their turn to be
+  // handed out comes.
+  const openNext = chunker(reader, sealedSize, (chunk, last) => {
+    if (last && chunk.byteLength < TAG) {
+      throw new IntegrityError("truncated", "Cannot open object: it ends inside a chunk");
+    }
     const at = index++;
-    try {
-      const plain = await crypto.subtle.decrypt(
-        {
-          name: "AES-GCM",
-          iv: nonceFor(prefix, at, last) as BufferSource,
-          additionalData: headerBytes as BufferSource,
-        },
-        key,
-        chunk as BufferSource,
-      );
-      return new Uint8Array(plain);
-    } catch (err) {
+    const opened = crypto.subtle.decrypt(
+      {
+        name: "AES-GCM",
+        iv: nonceFor(prefix, at, last) as BufferSource,
+        additionalData: headerBytes as BufferSource,
+      },
+      key,
+      chunk as BufferSource,
+    ).then((plain) => new Uint8Array(plain), (err) => {
       throw new IntegrityError(
         "decrypt_failed",
-        `Cannot open object: chunk ${
-          index - 1
-        } failed authentication (truncated, reordered or tampered with)`,
+        `Cannot open object: chunk ${at} failed authentication (truncated, reordered or tampered with)`,
         { cause: err },
       );
-    }
-  };
-  const inflight: Promise<Uint8Array>[] = [];
-  // Decryption starts when it is called (WebCrypto copies the input), so several chunks are
-  // decrypted at once; failures surface, in order, when their turn to be emitted comes.
-  const start = (chunk: Uint8Array, last: boolean) => {
-    const opened = open(chunk, last);
-    opened.catch(() => {}); // handled when awaited in order
+    });
+    opened.catch(() => {}); // handled when its turn comes
     inflight.push(opened);
-  };
-  return new TransformStream({
-    async transform(chunk, controller) {
-      queue.push(chunk);
-      // Keep at least one sealed chunk back: only the stream's end says which one is last.
-      while (queue.size > sealed) {
-        start(queue.take(sealed), false);
-        if (inflight.length >= CRYPTO_DEPTH) controller.enqueue(await inflight.shift()!);
-      }
-    },
-    async flush(controller) {
-      if (queue.size < TAG) {
-        throw new IntegrityError("truncated", "Cannot open object: it ends inside a chunk");
-      }
-      start(queue.take(queue.size), true);
-      while (inflight.length > 0) controller.enqueue(await inflight.shift()!);
-    },
   });
+  const ahead = Math.max(2, Math.floor(READ_BYTES / sealedSize));
+  let more = true;
+  return {
+    async next() {
+      while (more && inflight.length < ahead) more = await openNext();
+      const opened = inflight.shift();
+      return opened === undefined ? null : await opened;
+    },
+    cancel: (reason) => reader.cancel(reason),
+    // without recycle: decrypted chunks are given away, or freed once copied out
+  };
 }
 
-/** A FIFO of bytes that copies each byte once when taken. */
-class ByteQueue {
-  #parts: Uint8Array[] = [];
-  #head = 0; // offset into the first part
-  size = 0;
-
-  push(chunk: Uint8Array): void {
-    if (chunk.byteLength === 0) return;
-    this.#parts.push(chunk);
-    this.size += chunk.byteLength;
-  }
-
-  take(n: number): Uint8Array {
-    const out = new Uint8Array(n);
-    let at = 0;
-    while (at < n) {
-      const part = this.#parts[0]!;
-      const k = Math.min(n - at, part.byteLength - this.#head);
-      out.set(part.subarray(this.#head, this.#head + k), at);
-      at += k;
-      this.#head += k;
-      if (this.#head === part.byteLength) {
-        this.#parts.shift();
-        this.#head = 0;
+/** Passes chunks on, failing once more than `expected` bytes came, or fewer at the end. */
+function exactSource(source: OwnedSource, expected: number): OwnedSource {
+  let total = 0;
+  return {
+    async next() {
+      const chunk = await source.next();
+      if (chunk === null) {
+        if (total !== expected) throw wrongLength(total, expected);
+        return null;
       }
-    }
-    this.size -= n;
-    return out;
-  }
+      total += chunk.byteLength;
+      if (total > expected) throw tooMuch(expected);
+      return chunk;
+    },
+    ...(source.recycle === undefined ? {} : { recycle: source.recycle }),
+    ...(source.cancel === undefined ? {} : { cancel: source.cancel }),
+  };
+}
+
+function tooMuch(expected: number): IntegrityError {
+  return new IntegrityError(
+    "too_large",
+    `Cannot open object: it holds more than the ${expected} bytes its header declares`,
+  );
+}
+
+function wrongLength(total: number, expected: number): IntegrityError {
+  return new IntegrityError(
+    "bad_payload",
+    `Cannot open object: it holds ${total} bytes, its header declares ${expected}`,
+  );
 }
 
 function exactLength(expected: number): TransformStream<Uint8Array, Uint8Array> {
@@ -473,21 +442,11 @@ function exactLength(expected: number): TransformStream<Uint8Array, Uint8Array> 
   return new TransformStream({
     transform(chunk, controller) {
       total += chunk.byteLength;
-      if (total > expected) {
-        throw new IntegrityError(
-          "too_large",
-          `Cannot open object: it holds more than the ${expected} bytes its header declares`,
-        );
-      }
+      if (total > expected) throw tooMuch(expected);
       controller.enqueue(chunk);
     },
     flush() {
-      if (total !== expected) {
-        throw new IntegrityError(
-          "bad_payload",
-          `Cannot open object: it holds ${total} bytes, its header declares ${expected}`,
-        );
-      }
+      if (total !== expected) throw wrongLength(total, expected);
     },
   });
 }

@@ -16,7 +16,7 @@ import {
   listArtifactRows,
   type StoredArtifact,
 } from "../vault/artifacts.ts";
-import { cacheStream, isCached, readPieces } from "../vault/blob_cache.ts";
+import { cacheStream, isCached } from "../vault/blob_cache.ts";
 import type { Db } from "../vault/db.ts";
 import { insertSession, latestSessionOf } from "../vault/sessions.ts";
 import type { Vault } from "../vault/vault.ts";
@@ -54,7 +54,7 @@ export async function attachFile(
     }
     throw err;
   }
-  const { sha256, size } = await cacheStream(blobsDir, readPieces(file));
+  const { sha256, size } = await cacheStream(blobsDir, file.readable);
   const now = vault.now();
   const db = vault.db;
   const session = opts.sessionId ?? latestSessionOf(db, vault.nodeId) ?? `attach-${uuidv7(now)}`;

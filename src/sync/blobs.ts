@@ -173,21 +173,12 @@ export async function fetchBlob(
     expect: { object_type: "blob", vault_id: ctx.vaultId, blob_hash: blobHash },
     maxPlainBytes: artifact.size,
   });
-  let done = 0;
-  const counted = plaintext.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        done += chunk.byteLength;
-        opts.onProgress?.(done, artifact.size);
-        controller.enqueue(chunk);
-      },
-    }),
-  );
+  const progress = { onProgress: (done: number) => opts.onProgress?.(done, artifact.size) };
   if (opts.out !== undefined) {
-    await writeVerified(opts.out, counted, artifact.sha256);
+    await writeVerified(opts.out, plaintext, artifact.sha256, progress);
     return opts.out;
   }
-  await cacheStream(dir, counted, artifact.sha256);
+  await cacheStream(dir, plaintext, artifact.sha256, progress);
   recordCachedBlob(ctx.vault.db, artifact.sha256, artifact.size);
   return blobPath(dir, artifact.sha256);
 }

@@ -25,37 +25,13 @@ export async function isCached(dir: string, sha256: string): Promise<boolean> {
   }
 }
 
-/**
- * Reads a file in pieces into one reused buffer, then closes it. Each piece is valid until
- * the next is asked for, so reading allocates nothing per piece.
- *
- * @param file An open file.
- * @param size Bytes per piece.
- */
-export async function* readPieces(
-  file: Deno.FsFile,
-  size = 1024 * 1024,
-): AsyncGenerator<Uint8Array> {
-  const buffer = new Uint8Array(size);
-  try {
-    while (true) {
-      const n = await file.read(buffer);
-      if (n === null) return;
-      yield buffer.subarray(0, n);
-    }
-  } finally {
-    file.close();
-  }
-}
+/** Content to cache: a stream (read into one buffer, BYOB when it is a byte stream) or chunks. */
+export type BlobSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
-async function* hashing(
-  source: AsyncIterable<Uint8Array>,
-  hash: ReturnType<typeof createHash>,
-): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    hash.update(chunk);
-    yield chunk;
-  }
+/** Options of {@linkcode cacheStream} and {@linkcode writeVerified}. */
+export interface BlobWriteOptions {
+  /** Told the bytes written so far. */
+  onProgress?: ((written: number) => void) | undefined;
 }
 
 function mismatch(expected: string, actual: string, what: string): IntegrityError {
@@ -74,13 +50,15 @@ function mismatch(expected: string, actual: string, what: string): IntegrityErro
  */
 async function write(
   target: string,
-  source: AsyncIterable<Uint8Array>,
-  opts: { expected?: string | undefined; named?: boolean; what: string },
+  source: BlobSource,
+  opts: BlobWriteOptions & { expected?: string | undefined; named?: boolean; what: string },
 ): Promise<{ sha256: string; size: number }> {
   const hash = createHash("sha256");
   let sha256 = "";
-  const { size } = await writeFileAtomic(target, hashing(source, hash), {
+  const { size } = await writeFileAtomic(target, source, {
     mode: 0o600,
+    onData: (piece) => hash.update(piece),
+    onProgress: opts.onProgress,
     beforePublish: () => {
       sha256 = hash.digest("hex");
       if (opts.expected !== undefined && sha256 !== opts.expected) {
@@ -99,16 +77,23 @@ async function write(
  * @param dir The cache directory.
  * @param source The content.
  * @param expected The SHA-256 the content must have, if known.
+ * @param opts Progress.
  * @returns The content's SHA-256 and size.
  * @throws {IntegrityError} `hash_mismatch` when `expected` differs; errors of the source as they are.
  */
 export async function cacheStream(
   dir: string,
-  source: AsyncIterable<Uint8Array>,
+  source: BlobSource,
   expected?: string,
+  opts: BlobWriteOptions = {},
 ): Promise<{ sha256: string; size: number }> {
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  return await write(join(dir, "incoming"), source, { expected, named: true, what: "blob" });
+  return await write(join(dir, "incoming"), source, {
+    ...opts,
+    expected,
+    named: true,
+    what: "blob",
+  });
 }
 
 /**
@@ -118,15 +103,17 @@ export async function cacheStream(
  * @param target The file to write.
  * @param source The content.
  * @param expected The SHA-256 the content must have.
+ * @param opts Progress.
  * @returns The content's SHA-256 and size.
  * @throws {IntegrityError} `hash_mismatch` when the content differs.
  */
 export async function writeVerified(
   target: string,
-  source: ReadableStream<Uint8Array>,
+  source: BlobSource,
   expected: string,
+  opts: BlobWriteOptions = {},
 ): Promise<{ sha256: string; size: number }> {
-  return await write(target, source, { expected, what: target });
+  return await write(target, source, { ...opts, expected, what: target });
 }
 
 /** Deletes cached blobs (those no artifact references any more). */

@@ -115,3 +115,49 @@ Deno.test("openStream() names a wrong key and checks expectations before reading
   const tooBig = openStream(streamOf(sealed), { key, expect, maxPlainBytes: 100 });
   assert.equal(await reason(tooBig), "too_large");
 });
+
+/** A byte stream (as a file's or a store's is) over `bytes`. */
+function byteStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new Blob([bytes as Uint8Array<ArrayBuffer>]).stream();
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/** Reads a stream with a BYOB reader, into views of changing, odd sizes. */
+async function readByob(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const reader = stream.getReader({ mode: "byob" });
+  const parts: Uint8Array[] = [];
+  for (let i = 0;; i++) {
+    const { done, value } = await reader.read(new Uint8Array([1, 7, 333, 4096, 1500][i % 5]!));
+    if (value !== undefined && value.byteLength > 0) parts.push(value.slice());
+    if (done) break;
+  }
+  return concat(parts);
+}
+
+Deno.test("sealed and opened blobs are byte streams: BYOB and default readers get the same bytes", async () => {
+  const key = await VaultKey.generate();
+  for (const n of [0, CHUNK - 1, CHUNK, 5 * CHUNK + 3]) {
+    const plain = data(n, n + 5);
+    const sealOpts = { key, plainLength: n, compress: false, chunkSize: CHUNK };
+    // a byte-stream source (as a file's is), read into the sealer's own buffers
+    const viaByob = await readByob(sealStream(fields, byteStream(plain), sealOpts));
+    const viaDefault = await collect(sealStream(fields, byteStream(plain), sealOpts));
+    for (const sealed of [viaByob, viaDefault]) {
+      const opened = () => openStream(byteStream(sealed), { key, expect, maxPlainBytes: n });
+      assert.deepEqual(await readByob((await opened()).plaintext), plain, `${n} byob`);
+      // every chunk a default reader got stays intact while later ones are read
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of (await opened()).plaintext) chunks.push(chunk);
+      assert.deepEqual(concat(chunks), plain, `${n} default`);
+    }
+  }
+});

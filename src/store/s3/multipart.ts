@@ -10,6 +10,7 @@
  * @module
  */
 
+import { ByteReader } from "../../_byte_stream.ts";
 import { abortError, StoreError } from "../errors.ts";
 import type { ObjectInfo, Retrier } from "../types.ts";
 import { errorFromBody } from "./errors.ts";
@@ -23,7 +24,8 @@ export type PartSource =
     kind: "stream";
     /** Chunks already read from the stream. */
     head: readonly Uint8Array[];
-    reader: ReadableStreamDefaultReader<Uint8Array>;
+    /** The rest (read straight into part buffers when it is a byte stream). */
+    stream: ReadableStream<Uint8Array>;
   };
 
 /** Options of {@linkcode uploadMultipart}. */
@@ -101,7 +103,7 @@ export async function uploadMultipart(
       }
     }, { op: "create multipart", key, signal });
   } catch (err) {
-    if (source.kind === "stream") await source.reader.cancel(err).catch(() => {});
+    if (source.kind === "stream") await source.stream.cancel(err).catch(() => {});
     throw exhausted(err);
   }
 
@@ -112,6 +114,7 @@ export async function uploadMultipart(
   let done = 0;
   let total = 0;
   const pool: Uint8Array[] = [];
+  let readFrom: ByteReader | null = null;
 
   const sendPart = (n: number, body: Uint8Array) =>
     retrier.run(async () => {
@@ -172,28 +175,31 @@ export async function uploadMultipart(
       const fresh = () => pool.pop() ?? new Uint8Array(opts.partSize);
       let buffer = fresh();
       let filled = 0;
-      const feed = async (chunk: Uint8Array) => {
-        let at = 0;
-        while (at < chunk.byteLength) {
+      const launchFull = async () => {
+        await waitForSlot();
+        launch(buffer, true);
+        buffer = fresh();
+        filled = 0;
+      };
+      for (const chunk of source.head) {
+        for (let at = 0; at < chunk.byteLength;) {
           const n = Math.min(chunk.byteLength - at, opts.partSize - filled);
           buffer.set(chunk.subarray(at, at + n), filled);
           filled += n;
-          at += n;
           total += n;
-          if (filled === opts.partSize) {
-            await waitForSlot();
-            launch(buffer, true);
-            buffer = fresh();
-            filled = 0;
-          }
+          at += n;
+          if (filled === opts.partSize) await launchFull();
         }
-      };
-      for (const chunk of source.head) await feed(chunk);
-      while (true) {
+      }
+      const reader = new ByteReader(source.stream);
+      readFrom = reader;
+      while (!reader.ended) {
         if (signal?.aborted) throw abortError(signal, t.name);
-        const { done: end, value } = await source.reader.read();
-        if (end) break;
-        await feed(value);
+        const read = await reader.fill(buffer, filled);
+        total += read.filled - filled;
+        buffer = read.buffer;
+        filled = read.filled;
+        if (filled === opts.partSize) await launchFull();
       }
       if (filled > 0 || partNumber === 0) {
         await waitForSlot();
@@ -206,7 +212,9 @@ export async function uploadMultipart(
     return await complete(t, key, uploadId, parts, total, opts, retrier);
   } catch (err) {
     await Promise.allSettled(inflight);
-    if (source.kind === "stream") await source.reader.cancel(err).catch(() => {});
+    if (source.kind === "stream") {
+      await (readFrom ?? source.stream).cancel(err).catch(() => {});
+    }
     await t.empty({
       method: "DELETE",
       key,

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { limitStream } from "../_bytes.ts";
+import { ownedByteStream } from "../../_byte_stream.ts";
+import { concat, limitStream } from "../_bytes.ts";
 import { PreconditionError, StoreError, throwIfAborted, TooLargeError } from "../errors.ts";
 import { validateKey, validatePrefix } from "../keys.ts";
 import {
@@ -172,8 +173,10 @@ export class S3Store implements SyncStore {
 
   /**
    * Streams an object. A large one comes down as ranged GETs of the part size, several at
-   * once (`concurrency`), each retried on its own and pinned to the first answer's ETag, and
-   * is handed out in order: memory stays at part size × (concurrency + 1).
+   * once (`concurrency`), each retried on its own and pinned to the first answer's ETag,
+   * into buffers that are reused, and is handed out in order: memory stays at part size ×
+   * (concurrency + 1) whatever the object's size. The stream is a byte stream: a BYOB
+   * reader gets the bytes copied into its own buffer.
    */
   async getStream(key: string, opts: GetStreamOptions = {}): Promise<StreamResult> {
     validateKey(key);
@@ -212,8 +215,17 @@ export class S3Store implements SyncStore {
     const etag = first.headers.get("etag");
     const info: ObjectInfo = { key, size: total };
     if (etag !== null) info.etag = etag;
+    const pool: Uint8Array[] = [];
+    const bufferFor = (start: number) => {
+      const size = Math.min(total - start, range);
+      const reused = pool.pop();
+      return reused === undefined
+        ? new Uint8Array(range).subarray(0, size)
+        : reused.subarray(0, size);
+    };
     const fetchRange = (start: number): Promise<Uint8Array> => {
-      const end = Math.min(total, start + range) - 1;
+      const into = bufferFor(start);
+      const end = start + into.byteLength - 1;
       return retrier.run(async () => {
         const res = await this.#t.send({
           method: "GET",
@@ -226,88 +238,81 @@ export class S3Store implements SyncStore {
           kind: "get",
           signal: opts.signal,
         });
-        return await this.#readRange(res, key, start, end, opts.signal);
+        return await this.#readRange(res, key, start, into, opts.signal);
       }, { op: "get range", key, signal: opts.signal });
     };
-    const firstBody = this.#readRange(first, key, 0, range - 1, opts.signal);
+    const firstBody = this.#readRange(first, key, 0, bufferFor(0), opts.signal);
     firstBody.catch(() => {});
     const starts: number[] = [];
     for (let at = range; at < total; at += range) starts.push(at);
     const ahead: Promise<Uint8Array>[] = [firstBody];
     const depth = Math.max(1, this.#config.concurrency);
     const fill = () => {
-      while (ahead.length < depth + 1 && starts.length > 0) {
+      while (ahead.length < depth && starts.length > 0) {
         const p = fetchRange(starts.shift()!);
         p.catch(() => {}); // handled when its turn comes
         ahead.push(p);
       }
     };
     fill();
-    const stream = new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
+    const stream = ownedByteStream({
+      next: async () => {
         const next = ahead.shift();
-        if (next === undefined) return controller.close();
-        try {
-          const chunk = await next;
-          this.#t.countBytes("read", chunk.byteLength);
-          fill();
-          controller.enqueue(chunk);
-        } catch (err) {
-          controller.error(err);
-        }
+        if (next === undefined) return null;
+        const chunk = await next;
+        this.#t.countBytes("read", chunk.byteLength);
+        return chunk;
+      },
+      recycle: (chunk) => {
+        pool.push(new Uint8Array(chunk.buffer));
+        fill();
       },
       cancel: () => {
         starts.length = 0;
       },
-    }, { highWaterMark: 0 });
+    });
     return { stream, info };
   }
 
-  /** Reads one ranged answer whole into a buffer of exactly its length. */
+  /** Reads one ranged answer whole into `into` (its length is the range's). */
   async #readRange(
     res: HttpResponse,
     key: string,
     start: number,
-    end: number,
+    into: Uint8Array,
     signal?: AbortSignal,
-  ) {
-    const action = `read bytes ${start}-${end} of ${key}`;
-    const want = end - start + 1;
-    if (res.contentLength !== null && res.contentLength !== want && res.status === 206) {
+  ): Promise<Uint8Array> {
+    const want = into.byteLength;
+    const action = `read bytes ${start}-${start + want - 1} of ${key}`;
+    const wrong = (what: string) =>
+      new StoreError("network", `Cannot ${action}: the answer ${what}`, {
+        store: this.name,
+        key,
+        retryable: true,
+      });
+    if (res.contentLength !== null && res.contentLength !== want) {
       res.close();
-      throw new StoreError(
-        "network",
-        `Cannot ${action}: the answer holds ${res.contentLength} bytes`,
-        {
-          store: this.name,
-          key,
-          retryable: true,
-        },
-      );
+      throw wrong(`holds ${res.contentLength} bytes, not the ${want} asked for`);
     }
     try {
-      const out = new Uint8Array(res.contentLength ?? want);
       let at = 0;
-      while (at < out.byteLength) {
-        const n = await res.read(out.subarray(at));
+      while (at < want) {
+        const n = await res.read(into.subarray(at));
         if (n === null) break;
         at += n;
       }
-      if (at !== out.byteLength) {
-        throw new StoreError("network", `Cannot ${action}: the answer ended early`, {
-          store: this.name,
-          key,
-          retryable: true,
-        });
+      if (at !== want) throw wrong("ended early");
+      if ((await res.read(new Uint8Array(1))) !== null) {
+        throw wrong(`holds more than the ${want} bytes asked for`);
       }
-      return out;
+      return into;
     } catch (err) {
       res.close();
       throw this.#t.failure(err, { action, key, signal });
     }
   }
 
-  /** The stream of an answer that holds the whole object. */
+  /** The stream of an answer that holds the whole object, read into one reused buffer. */
   #whole(key: string, res: HttpResponse, opts: GetStreamOptions, size?: number): StreamResult {
     const length = size ?? res.contentLength ?? 0;
     if (opts.maxBytes !== undefined && length > opts.maxBytes) {
@@ -317,35 +322,32 @@ export class S3Store implements SyncStore {
     const t = this.#t;
     const action = `read ${key}`;
     let got = 0;
-    let stream = new ReadableStream<Uint8Array>({
-      async pull(controller) {
+    const piece = new Uint8Array(Math.min(Math.max(length, 1), 256 * 1024));
+    let stream = ownedByteStream({
+      async next() {
         try {
-          const piece = new Uint8Array(256 * 1024);
           const n = await res.read(piece);
           if (n === null) {
             if (got !== length) {
               throw new StoreError(
                 "network",
                 `Cannot ${action}: the answer ended after ${got} of ${length} bytes`,
-                {
-                  store: t.name,
-                  key,
-                  retryable: true,
-                },
+                { store: t.name, key, retryable: true },
               );
             }
-            return controller.close();
+            return null;
           }
           got += n;
           t.countBytes("read", n);
-          controller.enqueue(piece.subarray(0, n));
+          return piece.subarray(0, n);
         } catch (err) {
           res.close();
-          controller.error(t.failure(err, { action, key, signal: opts.signal }));
+          throw t.failure(err, { action, key, signal: opts.signal });
         }
       },
+      recycle() {}, // the one piece is read into again
       cancel: () => res.close(),
-    }, { highWaterMark: 0 });
+    });
     if (opts.maxBytes !== undefined) {
       stream = limitStream(stream, { key, store: this.name, maxBytes: opts.maxBytes });
     }
@@ -386,23 +388,16 @@ export class S3Store implements SyncStore {
     }
     // A body of unknown or small size is read up to the threshold first: a small one still
     // goes up in one PUT. A body known to be large goes straight to multipart.
-    const reader = body.open().getReader();
+    const stream = body.open();
     const head: Uint8Array[] = [];
-    let size = 0;
     if (body.size === undefined || body.size <= threshold) {
+      const reader = stream.getReader();
+      let size = 0;
       try {
         while (size <= threshold) {
           throwIfAborted(opts.signal, this.name);
           const { done, value } = await reader.read();
-          if (done) {
-            const whole = new Uint8Array(size);
-            let at = 0;
-            for (const chunk of head) {
-              whole.set(chunk, at);
-              at += chunk.byteLength;
-            }
-            return await this.#putSingle(key, whole, opts, native);
-          }
+          if (done) return await this.#putSingle(key, concat(head, size), opts, native);
           head.push(value);
           size += value.byteLength;
         }
@@ -410,8 +405,9 @@ export class S3Store implements SyncStore {
         await reader.cancel(err).catch(() => {});
         throw err;
       }
+      reader.releaseLock();
     }
-    return await uploadMultipart(this.#t, key, { kind: "stream", head, reader }, {
+    return await uploadMultipart(this.#t, key, { kind: "stream", head, stream }, {
       ...multipart,
       size: body.size,
     });

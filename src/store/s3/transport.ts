@@ -11,7 +11,7 @@
 // not have hx's deno.json, where a bare specifier would not resolve.
 // deno-lint-ignore no-import-prefix
 import { AwsV4Signer } from "npm:aws4fetch@1.0.20";
-import { sha256Hex } from "../../_encoding.ts";
+import { createHash } from "node:crypto";
 import { NotFoundError, StoreError } from "../errors.ts";
 import type { RequestKind, RequestObserver } from "../types.ts";
 import type { S3Config, S3Credentials } from "./config.ts";
@@ -147,7 +147,10 @@ export class S3Transport {
    */
   async send(req: S3Request): Promise<HttpResponse> {
     const url = this.#url(req.key, req.query);
-    const hash = req.body === undefined ? EMPTY_SHA256 : await sha256Hex(req.body);
+    // Hashed here, not by WebCrypto: that copies the body (a part of 8 MiB) first.
+    const hash = req.body === undefined
+      ? EMPTY_SHA256
+      : createHash("sha256").update(req.body).digest("hex");
     for (let attempt = 0;; attempt++) {
       const datetime = new Date(this.#now() + this.#clockOffsetMs).toISOString().replace(
         /[:-]|\.\d{3}/g,
