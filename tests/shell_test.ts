@@ -5,85 +5,47 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Vault } from "../src/vault/vault.ts";
 import { findEvents, type StoredEvent } from "../src/vault/events.ts";
+import { has, HAVE_TMUX, removeSoon, Tmux } from "./_tmux.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
-function has(cmd: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${cmd}`], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const HAVE_TMUX = has("tmux");
-
-class Tmux {
-  readonly socket = `hx-test-${crypto.randomUUID().slice(0, 8)}`;
-
-  async run(...args: string[]): Promise<string> {
-    const out = await new Deno.Command("tmux", {
-      args: ["-L", this.socket, ...args],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    return new TextDecoder().decode(out.stdout);
-  }
-
-  async start(name: string, command: string): Promise<void> {
-    await this.run("new-session", "-d", "-s", name, "-x", "200", "-y", "50", command);
-    await this.waitFor(name, "hx-test", 20_000);
-  }
-
-  async waitFor(name: string, text: string, ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if ((await this.run("capture-pane", "-p", "-t", name)).includes(text)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const screen = await this.run("capture-pane", "-p", "-t", name);
-    throw new Error(`tmux ${name}: "${text}" did not appear:\n${screen}`);
-  }
-
-  async type(name: string, line: string): Promise<void> {
-    await this.run("send-keys", "-t", name, "-l", line);
-    await this.run("send-keys", "-t", name, "Enter");
-  }
-
-  async kill(): Promise<void> {
-    await this.run("kill-server");
-  }
-}
-
-/** Removes a directory that shells (history on hangup) or recorders may still be writing to. */
-async function removeSoon(dir: string): Promise<void> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      return await Deno.remove(dir, { recursive: true });
-    } catch (err) {
-      if (attempt >= 20) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+/** What goes into a shell's rc file around the hook. */
+interface RcOptions {
+  /** Lines before the hook. */
+  before?: string;
+  /** Lines after it. */
+  after?: string;
+  /** Load the hook (default true); false gives the same shell without hx, to compare. */
+  hook?: boolean;
 }
 
 /** Starts `shell` interactively with the hook, with its rc files in `dir`. */
-async function shellCommand(shell: string, dir: string, home: string): Promise<string> {
+async function shellCommand(
+  shell: string,
+  dir: string,
+  home: string,
+  opts: RcOptions = {},
+): Promise<string> {
   const init = `${Deno.execPath()} run --allow-all --quiet ${CLI} init ${shell}`;
+  const hook = opts.hook === false
+    ? ""
+    : shell === "fish"
+    ? `${init} | source`
+    : `eval "$(${init})"`;
+  const rc = [opts.before ?? "", hook, opts.after ?? ""].join("\n") + "\n";
   const env = `env HX_HOME=${home} HX_SESSION= HX_SESSION_PID=`;
   if (shell === "zsh") {
-    await Deno.writeTextFile(join(dir, ".zshrc"), `PS1='hx-test%# '\neval "$(${init})"\n`);
+    await Deno.writeTextFile(join(dir, ".zshrc"), `PS1='hx-test%# '\n${rc}`);
     return `${env} ZDOTDIR=${dir} zsh -i`;
   }
   if (shell === "bash") {
-    await Deno.writeTextFile(join(dir, "bashrc"), `PS1='hx-test$ '\neval "$(${init})"\n`);
+    await Deno.writeTextFile(join(dir, "bashrc"), `PS1='hx-test$ '\n${rc}`);
     return `${env} HISTFILE=${dir}/history bash --noprofile --rcfile ${dir}/bashrc -i`;
   }
   await Deno.mkdir(join(dir, "fish"), { recursive: true });
   await Deno.writeTextFile(
     join(dir, "fish", "config.fish"),
-    `function fish_prompt; echo -n 'hx-test> '; end\n${init} | source\n`,
+    `function fish_prompt; echo -n 'hx-test> '; end\n${rc}`,
   );
   return `${env} XDG_CONFIG_HOME=${dir} fish -i`;
 }
@@ -204,3 +166,176 @@ Deno.test({
     }
   },
 });
+
+/** Types `lines` into a fresh shell (with or without the hook) and returns its history list. */
+async function bashSession(
+  dir: string,
+  home: string,
+  rc: RcOptions,
+  lines: string[],
+): Promise<string[]> {
+  const tmux = new Tmux();
+  const listing = join(dir, "listing");
+  try {
+    await tmux.start("s", await shellCommand("bash", dir, home, rc));
+    for (const line of lines) {
+      await tmux.type("s", line);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await tmux.type("s", `HISTTIMEFORMAT= history > ${listing}`);
+    const until = Date.now() + 10_000;
+    while (Date.now() < until) {
+      const text = await Deno.readTextFile(listing).catch(() => "");
+      if (text.includes("HISTTIMEFORMAT")) {
+        return text.trimEnd().split("\n").map((l) =>
+          l.replace(/^\s*\d+[* ] /, "").replace(listing, "LISTING")
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`bash never listed its history:\n${await tmux.screen("s")}`);
+  } finally {
+    await tmux.kill();
+  }
+}
+
+Deno.test({
+  name:
+    "bash records every command whatever HISTCONTROL, HISTIGNORE and set +o history say, and bash's own history stays as they make it",
+  ignore: !HAVE_TMUX || !has("bash"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "hx-bash-settings-" });
+    try {
+      const settings = "HISTCONTROL=ignoreboth:erasedups\nHISTIGNORE='ls*:pwd:&'";
+      const lines = [
+        "echo a",
+        "echo a",
+        " echo space-secret",
+        "pwd",
+        "ls -d /",
+        "echo b",
+        "echo a",
+        "set +o history",
+        "echo unlisted",
+        "set -o history",
+        "echo c",
+      ];
+      const plainDir = join(dir, "plain");
+      const hookDir = join(dir, "hook");
+      await Deno.mkdir(plainDir);
+      await Deno.mkdir(hookDir);
+      const home = join(dir, "home");
+      const without = await bashSession(plainDir, join(dir, "unused"), {
+        before: settings,
+        hook: false,
+      }, lines);
+      const withHx = await bashSession(hookDir, home, { before: settings }, lines);
+      assert.deepEqual(withHx, without, "bash's own history differs with hx loaded");
+      assert.ok(!without.includes("echo unlisted") && !without.includes("pwd"), without.join("|"));
+      const got = await events(home, lines.length);
+      assert.deepEqual(
+        got.map((e) => e.cmd).filter((c) => !c.startsWith("HISTTIMEFORMAT")),
+        lines.filter((l) => !l.startsWith(" ")),
+      );
+    } finally {
+      await removeSoon(dir);
+    }
+  },
+});
+
+const PREEXEC = new URL("./fixtures/bash-preexec.sh", import.meta.url).pathname;
+
+for (const order of ["before", "after"] as const) {
+  Deno.test({
+    name:
+      `bash with bash-preexec loaded ${order} hx, a DEBUG trap and a PROMPT_COMMAND records each command once, and theirs still run with the right status`,
+    ignore: !HAVE_TMUX || !has("bash"),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: "hx-bash-chain-" });
+      const home = join(dir, "home");
+      const log = join(dir, "log");
+      // their own trap and prompt command come first; bash-preexec before or after hx
+      const own = [
+        `trap 'echo "debug $BASH_COMMAND" >> ${log}' DEBUG`,
+        `PROMPT_COMMAND='echo "prompt $?" >> ${log}'`,
+      ].join("\n");
+      const preexec = [
+        `source ${PREEXEC}`,
+        `preexec() { echo "preexec $1" >> ${log}; }`,
+        `precmd() { echo "precmd $?" >> ${log}; }`,
+      ].join("\n");
+      const rc = order === "before"
+        ? { before: `${own}\n${preexec}` }
+        : { before: own, after: preexec };
+      const tmux = new Tmux();
+      try {
+        await tmux.start("s", await shellCommand("bash", dir, home, rc));
+        for (const line of ["true", "sh -c 'exit 7'", "( exit 4 )", "echo done"]) {
+          await tmux.type("s", line);
+          await new Promise((r) => setTimeout(r, 300));
+        }
+        const got = await events(home, 4);
+        await new Promise((r) => setTimeout(r, 500)); // anything recorded twice shows up
+        assert.deepEqual(
+          (await events(home, 4)).map((e) => [e.cmd, e.exit_code]),
+          [["true", 0], ["sh -c 'exit 7'", 7], ["( exit 4 )", 4], ["echo done", 0]],
+        );
+        assert.equal(got.length, 4);
+        const logged = await Deno.readTextFile(log);
+        for (const line of ["preexec true", "preexec sh -c 'exit 7'", "preexec echo done"]) {
+          assert.ok(logged.includes(line), `their preexec missed "${line}":\n${logged}`);
+        }
+        assert.ok(logged.includes("precmd 7") && logged.includes("prompt 7"), logged);
+        assert.ok(logged.includes("precmd 4") && logged.includes("prompt 4"), logged);
+        assert.ok(logged.includes("debug echo done"), logged);
+      } finally {
+        await tmux.kill();
+        await removeSoon(dir);
+      }
+    },
+  });
+}
+
+for (const shell of ["zsh", "bash", "fish"]) {
+  Deno.test({
+    name: `${shell} keeps the command run right before exit, and one of 200 KiB`,
+    ignore: !HAVE_TMUX || !has(shell),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: `hx-${shell}-exit-` });
+      const home = join(dir, "home");
+      const tmux = new Tmux();
+      try {
+        // The long line is put in the editor by a key binding: pasting 200 KiB through a
+        // terminal tests the terminal, not the hook.
+        const long = `: ${"x".repeat(200 * 1024)}`;
+        const file = join(dir, "long");
+        await Deno.writeTextFile(file, long);
+        const load = {
+          zsh: `_t() { BUFFER=$(<${file}); }; zle -N _t; bindkey '^T' _t`,
+          bash: `bind -x '"\\C-t": READLINE_LINE=$(<${file}); READLINE_POINT=0'`,
+          fish: `bind \\ct 'commandline (cat ${file})'`,
+        }[shell]!;
+        await tmux.start("s", await shellCommand(shell, dir, home, { after: load }));
+        await tmux.keys("s", "C-t");
+        await tmux.keys("s", "Enter");
+        await tmux.waitFor("s", "hx-test", 20_000);
+        await tmux.type("s", "echo the-last-one");
+        await tmux.type("s", "exit");
+        // fish also records `exit` itself (it runs fish_postexec before leaving).
+        const got = (await events(home, shell === "fish" ? 3 : 2)).filter((e) => e.cmd !== "exit");
+        got.sort((a, b) => a.cmd.length - b.cmd.length);
+        assert.deepEqual(got.map((e) => e.cmd.length), ["echo the-last-one".length, long.length]);
+        assert.equal(got[1]!.cmd, long);
+      } finally {
+        await tmux.kill();
+        await removeSoon(dir);
+      }
+    },
+  });
+}

@@ -41,63 +41,130 @@ typeset -g _hx_seq=0 _hx_start= _hx_cmd= _hx_cwd=
 typeset -ga _hx_bin
 if [[ -n "\${HX_BIN:-}" ]]; then _hx_bin=(\${=HX_BIN}); else _hx_bin=(${bin}); fi
 _hx_preexec() {
-  [[ "$1" == " "* ]] && return
-  _hx_cmd=$1
+  # $1 is empty when zsh keeps no history at all; $3 is the full text either way.
+  local cmd=\${1:-$3}
+  [[ -z "$cmd" || "$cmd" == " "* ]] && return
+  _hx_cmd=$cmd
   _hx_cwd=$PWD
   _hx_start=$EPOCHREALTIME
 }
 _hx_precmd() {
   local rc=$?
-  [[ -z "$_hx_start" ]] && return
+  [[ -z "$_hx_start" ]] && return $rc
   local end=$EPOCHREALTIME
   (( _hx_seq++ ))
-  print -rn -- "$_hx_cmd" | "\${_hx_bin[@]}" record --session "$HX_SESSION" --seq $_hx_seq \\
-    --start $_hx_start --end $end --exit $rc --cwd "$_hx_cwd" --shell zsh >/dev/null 2>&1 &!
+  # nohup: a shell that exits right away must not take the recorder down with it.
+  print -rn -- "$_hx_cmd" | nohup "\${_hx_bin[@]}" record --session "$HX_SESSION" \\
+    --seq $_hx_seq --start $_hx_start --end $end --exit $rc --cwd "$_hx_cwd" --shell zsh \\
+    >/dev/null 2>&1 &!
   _hx_start=
+  return $rc
 }
 autoload -Uz add-zsh-hook
 add-zsh-hook preexec _hx_preexec
 add-zsh-hook precmd _hx_precmd
 `;
 
+// bash has no preexec hook that sees the command line, so the hook reads the line back from
+// the history list. For that the line must get there whatever the user's settings: while a
+// line is read, HISTCONTROL keeps only erasedups, HISTIGNORE is empty and HISTSIZE is at
+// least 1. As soon as the line runs (the DEBUG trap's first call after PS0 was expanded), the
+// user's settings are put back and applied to that one entry by hand, so their history ends up
+// as it would without hx, and a line they keep out of it never reaches the history file. A
+// line whose commands all run in a subshell never calls the DEBUG trap: it is read back at the
+// next prompt instead. With history turned off (set +o history) nothing can turn it on for one
+// line (bash restores the option after PROMPT_COMMAND and traps), so the line is put together
+// from the simple commands the DEBUG trap sees, joined with "; ".
 const BASH = (bin: string) =>
-  `# hx shell history (eval "$(hx init bash)" in ~/.bashrc)
+  `# hx shell history (eval "$(hx init bash)" in ~/.bashrc; bash 5 or later)
 if [[ -z "\${HX_SESSION:-}" || "\${HX_SESSION_PID:-}" != "$$" ]]; then
-  export HX_SESSION="bash-\${EPOCHSECONDS:-$(date +%s)}-$$-$RANDOM$RANDOM"
+  export HX_SESSION="bash-\${EPOCHSECONDS}-$$-$RANDOM$RANDOM"
   export HX_SESSION_PID=$$
 fi
-# _hx_hist is unknown until the first prompt: bash loads the history file after this file.
-_hx_seq=0 _hx_start= _hx_cwd= _hx_hist=unknown _hx_in_prompt=
+_hx_seq=0 _hx_ran= _hx_t0= _hx_cwd=$PWD _hx_cmd= _hx_taken= _hx_armed= _hx_off= _hx_e=
 _hx_entry='^[[:space:]]*([0-9]+)[* ] (.*)$' # how bash prints a history entry: "%5d%c %s"
 if [[ -n "\${HX_BIN:-}" ]]; then read -r -a _hx_bin <<< "$HX_BIN"; else _hx_bin=(${bin}); fi
-_hx_preexec() {
-  [[ -n "$_hx_in_prompt" || -n "$_hx_start" || "$BASH_COMMAND" == _hx_precmd* ]] && return
-  _hx_start=$EPOCHREALTIME
-  _hx_cwd=$PWD
+# PS0 is expanded once a line is read, just before it runs: it notes that, and when (in µs).
+_hx_ps0='\${_hx_e:$((_hx_ran=1,_hx_t0=\${EPOCHREALTIME/[.,]/},0)):0}'
+PS0="\${PS0-}$_hx_ps0"
+_hx_arm() {
+  _hx_armed=1 _hx_off=
+  [[ -o history ]] || { _hx_off=1; return; }
+  _hx_u_control=\${HISTCONTROL-} _hx_u_control_set=\${HISTCONTROL+1}
+  _hx_u_ignore=\${HISTIGNORE-} _hx_u_ignore_set=\${HISTIGNORE+1}
+  _hx_u_size=\${HISTSIZE-} _hx_u_size_set=\${HISTSIZE+1}
+  if [[ ":\${HISTCONTROL-}:" == *:erasedups:* ]]; then HISTCONTROL=erasedups; else HISTCONTROL=; fi
+  HISTIGNORE=
+  [[ "\${HISTSIZE-1}" =~ ^-?[0-9]+$ ]] && (( \${HISTSIZE-1} < 1 )) && HISTSIZE=1
+}
+_hx_disarm() { # $1: the number of the entry the line made (empty: none was read)
+  local num=$1 cmd=$2 drop= prev= marker= pat pats IFS
+  _hx_armed=
+  [[ -n "$_hx_off" ]] && return
+  if [[ -n "$_hx_u_control_set" ]]; then HISTCONTROL=$_hx_u_control; else unset HISTCONTROL; fi
+  if [[ -n "$_hx_u_ignore_set" ]]; then HISTIGNORE=$_hx_u_ignore; else unset HISTIGNORE; fi
+  if [[ -n "$num" ]]; then
+    case ":\${HISTCONTROL-}:" in *:ignorespace:*|*:ignoreboth:*) [[ "$cmd" == [[:space:]]* ]] && drop=1 ;; esac
+    case ":\${HISTCONTROL-}:\${HISTIGNORE-}:" in *:ignoredups:*|*:ignoreboth:*|*:'&':*)
+      # (not fc: run from here it counts the running line as its own and shifts by one)
+      prev=$(HISTTIMEFORMAT= builtin history 2) marker=$'\\n'$(printf '%5d' "$num")
+      if [[ "$prev" == *"$marker"* ]]; then prev=\${prev%"$marker"*}; prev=\${prev#*[0-9][* ] }; else prev=; fi ;;
+    esac
+    case ":\${HISTCONTROL-}:" in *:ignoredups:*|*:ignoreboth:*) [[ "$cmd" == "$prev" ]] && drop=1 ;; esac
+    IFS=: read -r -a pats <<< "\${HISTIGNORE-}"
+    for pat in "\${pats[@]}"; do
+      if [[ "$pat" == '&' ]]; then [[ "$cmd" == "$prev" ]] && drop=1; elif [[ "$cmd" == $pat ]]; then drop=1; fi
+    done
+    [[ -n "$drop" ]] && builtin history -d "$num"
+  fi
+  if [[ -n "$_hx_u_size_set" ]]; then HISTSIZE=$_hx_u_size; else unset HISTSIZE; fi
+}
+_hx_take() { # the line that just started, read back before it can reach the history file
+  _hx_taken=1
+  local line num= cmd=
+  line=$(HISTTIMEFORMAT= builtin history 1)
+  [[ $line =~ $_hx_entry ]] && num=\${BASH_REMATCH[1]} cmd=\${BASH_REMATCH[2]}
+  _hx_cmd=$cmd
+  _hx_disarm "$num" "$cmd"
+}
+_hx_debug() {
+  [[ -z "$_hx_ran" || -z "$_hx_armed" || "$BASH_COMMAND" == _hx_precmd* ]] && return
+  if [[ -n "$_hx_off" ]]; then
+    (( BASH_SUBSHELL == 0 )) && _hx_cmd+=\${_hx_cmd:+; }$BASH_COMMAND
+  elif [[ -z "$_hx_taken" ]]; then
+    _hx_take
+  fi
 }
 _hx_precmd() {
-  local rc=$? end=$EPOCHREALTIME line num= cmd=
-  _hx_in_prompt=1
-  line=$(HISTTIMEFORMAT='' builtin history 1)
-  if [[ $line =~ $_hx_entry ]]; then
-    num=\${BASH_REMATCH[1]} cmd=\${BASH_REMATCH[2]}
+  local rc=$? end=\${EPOCHREALTIME/[.,]/}
+  [[ -n "$_hx_ran" && -z "$_hx_taken" && -n "$_hx_armed" && -z "$_hx_off" ]] && _hx_take
+  [[ -n "$_hx_armed" ]] && _hx_disarm "" ""
+  if [[ -n "$_hx_ran" && -n "$_hx_cmd" && "$_hx_cmd" != [[:space:]]* ]]; then
+    (( _hx_seq++ ))
+    # nohup: a shell that exits right away must not take the recorder down with it.
+    (printf '%s' "$_hx_cmd" | nohup "\${_hx_bin[@]}" record --session "$HX_SESSION" \\
+      --seq $_hx_seq --start $_hx_t0 --end $end --exit $rc --cwd "$_hx_cwd" --shell bash \\
+      >/dev/null 2>&1 &)
   fi
-  if [[ "$_hx_hist" == unknown ]]; then
-    _hx_hist=$num # the first prompt: learn where history stands, record nothing
-  elif [[ -n "$_hx_start" ]]; then
-    # A new history entry means a command ran (an empty line or an ignored one adds none).
-    if [[ -n "$num" && "$num" != "$_hx_hist" && "$cmd" != " "* ]]; then
-      _hx_hist=$num
-      (( _hx_seq++ ))
-      (printf '%s' "$cmd" | "\${_hx_bin[@]}" record --session "$HX_SESSION" --seq $_hx_seq \\
-        --start $_hx_start --end $end --exit $rc --cwd "$_hx_cwd" --shell bash >/dev/null 2>&1 &)
-    fi
-  fi
-  _hx_start=
-  _hx_in_prompt=
+  _hx_ran= _hx_taken= _hx_cmd= _hx_cwd=$PWD
+  [[ "\${PS0-}" == *"$_hx_ps0"* ]] || PS0="\${PS0-}$_hx_ps0" # another tool replaced PS0
+  _hx_arm
+  return $rc
 }
-trap '_hx_preexec' DEBUG
-PROMPT_COMMAND="_hx_precmd\${PROMPT_COMMAND:+; $PROMPT_COMMAND}"
+if [[ -n "\${bash_preexec_imported:-}\${__bp_imported:-}" ]]; then
+  # bash-preexec owns the DEBUG trap and PROMPT_COMMAND: take part through it.
+  precmd_functions=(_hx_precmd "\${precmd_functions[@]}")
+  preexec_functions+=(_hx_debug)
+else
+  # Keep the DEBUG trap that is there (it runs first, and sees $_ as it was).
+  _hx_trap=$(trap -p DEBUG)
+  eval "_hx_trap=(\${_hx_trap:-})"
+  trap "_hx_arg=\\$_; \${_hx_trap[2]:+\${_hx_trap[2]}
+}_hx_debug; : \\"\\$_hx_arg\\"" DEBUG
+  unset _hx_trap
+  # First, so that it sees the command's exit status; it hands that status on.
+  PROMPT_COMMAND="_hx_precmd\${PROMPT_COMMAND:+$'\\n'$PROMPT_COMMAND}"
+fi
 `;
 
 const FISH = (bin: string) =>
@@ -120,7 +187,8 @@ function _hx_postexec --on-event fish_postexec
   string match -q -- ' *' $argv[1]; and return
   test -z "$argv[1]"; and return
   set -g _hx_seq (math $_hx_seq + 1)
-  printf '%s' $argv[1] | $_hx_bin record --session $HX_SESSION --seq $_hx_seq \\
+  # nohup: fish hangs up its jobs when it exits, and the recorder must outlive it.
+  printf '%s' $argv[1] | command nohup $_hx_bin record --session $HX_SESSION --seq $_hx_seq \\
     --duration $CMD_DURATION --exit $rc --cwd $_hx_cwd --shell fish >/dev/null 2>&1 &
   disown 2>/dev/null
 end

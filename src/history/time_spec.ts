@@ -69,7 +69,8 @@ export function parseTimeSpec(text: string, now: number): number {
 
 /**
  * Parses a time as shells report it: epoch seconds (with a fraction, as zsh's
- * `$EPOCHREALTIME` and bash's `$EPOCHREALTIME` give) or epoch milliseconds (13 digits).
+ * `$EPOCHREALTIME` and bash's `$EPOCHREALTIME` give), epoch milliseconds (13 digits) or
+ * epoch microseconds (16 digits, as the bash hook takes them without forking).
  *
  * @param text The time.
  * @returns Milliseconds since the epoch.
@@ -80,17 +81,19 @@ export function parseTimeSpec(text: string, now: number): number {
  * import { parseEpoch } from "./time_spec.ts";
  * console.assert(parseEpoch("1700000000.25") === 1700000000250);
  * console.assert(parseEpoch("1700000000250") === 1700000000250);
+ * console.assert(parseEpoch("1700000000250123") === 1700000000250);
  * ```
  */
 export function parseEpoch(text: string): number {
   if (!/^\d+(\.\d+)?$/.test(text)) {
     throw new HxError(
       "invalid_input",
-      `Cannot read time "${text}": give epoch seconds or milliseconds`,
+      `Cannot read time "${text}": give epoch seconds, milliseconds or microseconds`,
     );
   }
   const n = Number(text);
-  return n < 1e11 ? Math.round(n * 1000) : Math.round(n);
+  if (n < 1e11) return Math.round(n * 1000); // seconds
+  return n < 1e14 ? Math.round(n) : Math.round(n / 1000); // milliseconds, or microseconds
 }
 
 /**
