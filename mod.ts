@@ -32,6 +32,15 @@
 
 export { type AutoSyncOutcome, Hx, type HxOptions } from "./src/hx.ts";
 export type { RecordInput } from "./src/history/record.ts";
+export {
+  configPath,
+  defaultSettings,
+  loadSettings,
+  parseSettings,
+  type SearchFilter,
+  type SearchMode,
+  type Settings,
+} from "./src/config.ts";
 export type { ImportResult } from "./src/history/import_file.ts";
 export type { Shell } from "./src/history/parsed_command.ts";
 export type { ArtifactListing, StoredArtifact } from "./src/history/artifacts.ts";

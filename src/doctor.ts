@@ -41,14 +41,25 @@ export interface DoctorReport {
  *
  * @param hx The device.
  * @param env The environment of the shell asking (for its hook's session).
+ * @param settings Where the settings file is and why it could not be used, if it could not.
  * @returns The report; `checks` that are not `ok` say what to do.
  */
 export async function runDoctor(
   hx: Hx,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+  settings: { path: string | null; problem: unknown } = { path: null, problem: null },
 ): Promise<DoctorReport> {
   const checks: DoctorCheck[] = [];
   const check = (name: string, ok: boolean, detail: string) => checks.push({ name, ok, detail });
+  check(
+    "settings",
+    settings.problem === null,
+    settings.problem !== null
+      ? `${messageOf(settings.problem)}; hx uses the defaults until it is fixed`
+      : settings.path === null
+      ? "defaults (no settings file)"
+      : settings.path,
+  );
   let status: SyncStatus | null = null;
   try {
     const index = hx.checkIndex();

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { defaultSettings, type RecordRules, recordRules, type Settings } from "./config.ts";
 import { HxError } from "./errors.ts";
 import { importHistory, type ImportResult, readHistoryFile } from "./history/import_file.ts";
 import type { Shell } from "./history/parsed_command.ts";
@@ -72,6 +73,8 @@ export interface HxOptions {
   now?: () => number;
   /** This machine's host name. */
   host?: string;
+  /** The user's settings (default: none, all defaults; the CLI reads the settings file). */
+  settings?: Settings;
 }
 
 /**
@@ -92,6 +95,7 @@ export class Hx {
   readonly #home: HxHome;
   readonly #opts: HxOptions;
   #index: Vault | null = null;
+  #rules: RecordRules | null = null;
 
   private constructor(home: HxHome, opts: HxOptions) {
     this.#home = home;
@@ -106,7 +110,10 @@ export class Hx {
    * @returns The facade.
    */
   static open(opts: HxOptions = {}): Hx {
-    return new Hx(new HxHome(opts.home ?? defaultHomePath(opts.getEnv)), opts);
+    const home = new HxHome(opts.home ?? defaultHomePath(opts.getEnv), {
+      autoSyncMinutes: opts.settings?.sync.auto_minutes ?? null,
+    });
+    return new Hx(home, opts);
   }
 
   /** This device's node id (opens the index). */
@@ -148,15 +155,24 @@ export class Hx {
     return (this.#opts.now ?? Date.now)();
   }
 
-  /** Records one finished command (what the shell hook calls). */
+  /** What the settings keep out of recording and import, compiled on first use. */
+  get #recordRules(): RecordRules {
+    this.#rules ??= recordRules(this.#opts.settings ?? defaultSettings());
+    return this.#rules;
+  }
+
+  /**
+   * Records one finished command (what the shell hook calls), secrets redacted; `false` when
+   * it was not stored (a duplicate, a forgotten time, or a command the settings ignore).
+   */
   record(input: RecordInput): boolean {
-    return recordEvent(this.#vault, input);
+    return recordEvent(this.#vault, input, { rules: this.#recordRules });
   }
 
   /** Imports a shell history file (read before the index is opened, so a bad path touches nothing). */
   async importFile(path: string, opts: { shell?: Shell } = {}): Promise<ImportResult> {
     const file = await readHistoryFile(path, opts);
-    return importHistory(this.#vault, file);
+    return importHistory(this.#vault, file, { rules: this.#recordRules });
   }
 
   /** Searches history, newest first. */
@@ -313,12 +329,12 @@ export class Hx {
    */
   async autoSync(): Promise<AutoSyncOutcome> {
     const config = await this.#home.readConfig();
-    const before = readAutoSync(this.#vault.db, config);
+    const before = readAutoSync(this.#vault.db, config, this.#home.autoSyncOverride);
     if (!before.enabled) return "off";
     if (!autoSyncDue(before, this.#now())) return "not_due";
     const outcome = await withLock(this.#home.lockPath, async (): Promise<AutoSyncOutcome> => {
       // Another process may have synced while this one waited to look: check again.
-      const state = readAutoSync(this.#vault.db, config);
+      const state = readAutoSync(this.#vault.db, config, this.#home.autoSyncOverride);
       const now = this.#now();
       if (!autoSyncDue(state, now)) return "not_due";
       try {

@@ -2,6 +2,10 @@
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
+/** Deno's cache, kept when a test gives hx another HOME (else Deno downloads modules again). */
+const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/deno`;
+
 export interface Run {
   code: number;
   stdout: string;
@@ -22,6 +26,7 @@ export async function hx(
     ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
     env: {
       HX_HOME: home,
+      DENO_DIR,
       AWS_CONFIG_FILE: "/nonexistent/config",
       AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
       NO_COLOR: "1",
@@ -54,6 +59,7 @@ export function spawnHx(
     args: ["run", "--allow-all", "--quiet", CLI, ...args],
     env: {
       HX_HOME: home,
+      DENO_DIR,
       AWS_CONFIG_FILE: "/nonexistent/config",
       AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
       NO_COLOR: "1",

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { Settings } from "../config.ts";
 import type { parseArgs, ParseArgsOptionsConfig } from "node:util";
 import type { Hx } from "../hx.ts";
 import type { HxHome } from "../vault/home.ts";
@@ -31,6 +32,10 @@ export interface Invocation<O extends ParseArgsOptionsConfig> {
   json: boolean;
   /** The data directory (nothing opened). */
   home: HxHome;
+  /** The settings in effect (the defaults when the file is broken). */
+  settings: Settings;
+  /** Why the settings file could not be used, or `null`. */
+  settingsProblem: unknown;
   /** The device's hx (loaded and opened on first use). */
   hx(): Promise<Hx>;
   /** Prints a line on stdout. */

@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { categoryOf, messageOf } from "../store/errors.ts";
 import { defaultHomePath, HxHome } from "../vault/home.ts";
+import { defaultSettings, loadSettings, type Settings } from "../config.ts";
 import { VERSION } from "../version.ts";
 import { adviceFor } from "./advice.ts";
 import { type Command, GLOBAL_OPTIONS, UsageError } from "./command.ts";
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, Loader> = {
   artifacts: () => import("./commands/artifacts.ts"),
   artifact: () => import("./commands/artifact.ts"),
   doctor: () => import("./commands/doctor.ts"),
+  info: () => import("./commands/info.ts"),
   demo: () => import("./commands/demo.ts"),
 };
 
@@ -169,8 +171,23 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
           : "missing argument",
       );
     }
-    const home = new HxHome(defaultHomePath());
+    let settings: Settings;
+    let settingsProblem: unknown = null;
+    try {
+      settings = await loadSettings();
+    } catch (e) {
+      // A broken settings file never stops a command (recording least of all): hx goes on
+      // with the defaults, says so, and `hx doctor` and `hx info` show it.
+      settings = defaultSettings();
+      settingsProblem = e;
+      if (argv[0] !== "record") {
+        io.err(`hx: ${categoryOf(e)}: ${messageOf(e)} (${adviceFor(e)}); using the defaults`);
+      }
+    }
+    const home = new HxHome(defaultHomePath(), { autoSyncMinutes: settings.sync.auto_minutes });
     const status = await command.run({
+      settings,
+      settingsProblem,
       values: parsed.values,
       positionals: parsed.positionals,
       json: parsed.values.json === true,
@@ -178,7 +195,11 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       async hx() {
         if (hx === null) {
           const { Hx } = await import("../hx.ts");
-          hx = Hx.open({ home: home.path, storeOptions: { retry: retryPolicy(verbose, io) } });
+          hx = Hx.open({
+            home: home.path,
+            settings,
+            storeOptions: { retry: retryPolicy(verbose, io) },
+          });
         }
         return hx;
       },

@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { RecordRules } from "../config.ts";
 import { basename } from "node:path";
 import { HxError } from "../errors.ts";
 import { type EventRecord, IMPORT_NODE_ID } from "../object/payloads.ts";
@@ -30,6 +31,8 @@ export interface ImportResult extends InsertCounts {
   shell: Shell;
   /** Commands read from the file. */
   parsed: number;
+  /** Commands the settings keep out (`record.ignore_commands`). */
+  ignored: number;
 }
 
 const PARSERS: Record<Shell, (bytes: Uint8Array) => ParsedCommand[]> = {
@@ -103,14 +106,19 @@ function seqOf(startedAt: number | null, h: number): number {
 export function importCommands(
   vault: Vault,
   commands: readonly ParsedCommand[],
-  opts: { shell: Shell; undatedTime: number; secretPatterns?: readonly RegExp[] },
-): InsertCounts & { recorded: number } {
+  opts: { shell: Shell; undatedTime: number; rules?: RecordRules },
+): InsertCounts & { recorded: number; ignored: number } {
   const session = importSessionId(opts.shell);
   let recorded = 0;
+  let ignored = 0;
   const seen = new Map<number, number>(); // occurrences, by hash of the identity
   const events: EventRecord[] = [];
   commands.forEach((c, i) => {
-    const cmd = redactSecrets(c.cmd, opts.secretPatterns);
+    if (opts.rules?.ignores(c.cmd, null)) {
+      ignored++;
+      return;
+    }
+    const cmd = redactSecrets(c.cmd, opts.rules?.secretPatterns);
     if (c.started_at !== null && recordedInSecond(vault.db, cmd, c.started_at)) {
       recorded++; // the shell hook recorded it already, with more detail
       return;
@@ -143,7 +151,7 @@ export function importCommands(
         shell: opts.shell,
       }, null);
     }
-    return { ...insertEvents(vault.db, events, { origin: "here" }), recorded };
+    return { ...insertEvents(vault.db, events, { origin: "here" }), recorded, ignored };
   });
 }
 
@@ -200,12 +208,12 @@ export async function readHistoryFile(
 export function importHistory(
   vault: Vault,
   file: HistoryFile,
-  opts: { secretPatterns?: readonly RegExp[] } = {},
+  opts: { rules?: RecordRules } = {},
 ): ImportResult {
   const counts = importCommands(vault, file.commands, {
     shell: file.shell,
     undatedTime: file.mtime,
-    ...(opts.secretPatterns === undefined ? {} : { secretPatterns: opts.secretPatterns }),
+    ...(opts.rules === undefined ? {} : { rules: opts.rules }),
   });
   return { shell: file.shell, parsed: file.commands.length, ...counts };
 }
@@ -221,7 +229,7 @@ export function importHistory(
 export async function importHistoryFile(
   vault: Vault,
   path: string,
-  opts: { shell?: Shell } = {},
+  opts: { shell?: Shell; rules?: RecordRules } = {},
 ): Promise<ImportResult> {
-  return importHistory(vault, await readHistoryFile(path, opts));
+  return importHistory(vault, await readHistoryFile(path, opts), opts);
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { RecordRules } from "../config.ts";
 import type { EventRecord } from "../object/payloads.ts";
 import { insertEvents } from "../vault/events.ts";
 import { insertSession, nextSeq } from "../vault/sessions.ts";
@@ -32,19 +33,21 @@ export interface RecordInput {
 }
 
 /**
- * Records a command (secrets redacted), unless a tombstone covers its time (then it is
- * dropped).
+ * Records a command (secrets redacted), unless the rules keep it out or a tombstone covers
+ * its time (then it is dropped).
  *
  * @param vault This device's index.
  * @param input The command.
- * @param opts Users' secret patterns.
- * @returns Whether it was stored (`false` for a duplicate or a forgotten time).
+ * @param opts The settings' rules: users' secret patterns and what never to record.
+ * @returns Whether it was stored (`false` for a duplicate, a forgotten time or an ignored
+ *   command).
  */
 export function recordEvent(
   vault: Vault,
   input: RecordInput,
-  opts: { secretPatterns?: readonly RegExp[] } = {},
+  opts: { rules?: RecordRules } = {},
 ): boolean {
+  if (opts.rules?.ignores(input.cmd, input.cwd ?? null)) return false;
   const db = vault.db;
   return db.transaction(() => {
     insertSession(db, {
@@ -65,7 +68,7 @@ export function recordEvent(
       duration_ms: ended === null ? null : Math.max(0, ended - input.started_at),
       exit_code: input.exit_code ?? null,
       cwd: input.cwd ?? null,
-      cmd: redactSecrets(input.cmd, opts.secretPatterns),
+      cmd: redactSecrets(input.cmd, opts.rules?.secretPatterns),
       host: vault.host,
     };
     return insertEvents(db, [event], { origin: "here" }).inserted === 1;

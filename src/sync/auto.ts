@@ -30,14 +30,27 @@ export interface AutoSyncState {
   last_attempt_at: number | null;
 }
 
-/** The interval configured for a device (0 turns auto-sync off). */
-export function autoSyncMinutes(config: SyncConfig | null): number {
-  return config?.auto_sync_minutes ?? DEFAULT_AUTO_SYNC_MINUTES;
+/**
+ * The interval configured for a device (0 turns auto-sync off): the settings file's, else
+ * `hx sync auto`'s, else the default.
+ */
+export function autoSyncMinutes(config: SyncConfig | null, override: number | null = null): number {
+  return override ?? config?.auto_sync_minutes ?? DEFAULT_AUTO_SYNC_MINUTES;
 }
 
-/** Reads the auto-sync state. */
-export function readAutoSync(db: Db, config: SyncConfig | null): AutoSyncState {
-  const minutes = autoSyncMinutes(config);
+/**
+ * Reads the auto-sync state.
+ *
+ * @param db The index.
+ * @param config The sync configuration (`null` before sync is set up).
+ * @param override The settings file's interval, if it gives one.
+ */
+export function readAutoSync(
+  db: Db,
+  config: SyncConfig | null,
+  override: number | null = null,
+): AutoSyncState {
+  const minutes = autoSyncMinutes(config, override);
   const num = (key: string) => {
     const v = db.meta(key);
     return v === undefined ? null : Number(v);

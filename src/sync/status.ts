@@ -128,7 +128,7 @@ export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus
     },
     quarantine: summarizeQuarantine(db),
     devices,
-    auto_sync: readAutoSync(db, config),
+    auto_sync: readAutoSync(db, config, home.autoSyncOverride),
     paused_until: paused === Infinity ? Number.MAX_SAFE_INTEGER : paused,
   };
 }

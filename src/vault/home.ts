@@ -70,10 +70,15 @@ export class HxHome {
    * Uses a data directory (created on first write).
    *
    * @param path The directory.
+   * @param opts The auto-sync interval the settings file gives, if any.
    */
-  constructor(path: string) {
+  constructor(path: string, opts: { autoSyncMinutes?: number | null } = {}) {
     this.path = path;
+    this.autoSyncOverride = opts.autoSyncMinutes ?? null;
   }
+
+  /** Minutes between automatic syncs set by the settings file (`null`: `hx sync auto` decides). */
+  readonly autoSyncOverride: number | null;
 
   /** The index database. */
   get dbPath(): string {

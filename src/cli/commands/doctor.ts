@@ -14,7 +14,10 @@ export default command({
   options: {},
   async run(inv) {
     const { runDoctor } = await import("../../doctor.ts");
-    const report = await runDoctor(await inv.hx());
+    const report = await runDoctor(await inv.hx(), undefined, {
+      path: inv.settings.path,
+      problem: inv.settingsProblem,
+    });
     if (inv.json) printJson(inv.out, report);
     else {
       inv.out(`hx ${report.version} (deno ${report.deno}), data in ${report.home}`);

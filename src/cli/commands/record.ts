@@ -11,6 +11,8 @@ import { parseEpoch } from "../../history/time_spec.ts";
 import { categoryOf, messageOf } from "../../store/errors.ts";
 import { autoSyncDue, readAutoSync } from "../../sync/auto.ts";
 import { Vault } from "../../vault/vault.ts";
+import type { HxHome } from "../../vault/home.ts";
+import { recordRules } from "../../config.ts";
 import { command, intOption, UsageError } from "../command.ts";
 import { readStdin } from "../prompt.ts";
 
@@ -57,6 +59,10 @@ export default command({
       const vault = Vault.open(inv.home.dbPath);
       let due = false;
       try {
+        if (inv.settingsProblem !== null) {
+          // Recorded with the built-in rules only; hx doctor shows the log.
+          await logFailure(inv, inv.settingsProblem);
+        }
         recordEvent(vault, {
           cmd,
           session_id: v.session,
@@ -66,18 +72,23 @@ export default command({
           ...(exit === undefined ? {} : { exit_code: exit }),
           cwd: v.cwd ?? null,
           shell: v.shell ?? null,
-        });
+        }, { rules: recordRules(inv.settings) });
         const config = await inv.home.readConfig();
-        due = config !== null && autoSyncDue(readAutoSync(vault.db, config), now);
+        due = config !== null &&
+          autoSyncDue(readAutoSync(vault.db, config, inv.home.autoSyncOverride), now);
       } finally {
         vault.close();
       }
       if (due) await (await inv.hx()).autoSync();
     } catch (err) {
-      // The shell sees nothing (the hook discards output); hx doctor shows this log.
-      const line = `${new Date().toISOString()} ${categoryOf(err)}: ${messageOf(err)}`;
-      await inv.home.logRecordFailure(line).catch(() => {});
+      await logFailure(inv, err);
       throw err;
     }
   },
 });
+
+/** Logs a failure: the shell sees nothing (the hook discards output); hx doctor shows the log. */
+async function logFailure(inv: { home: HxHome }, err: unknown): Promise<void> {
+  const line = `${new Date().toISOString()} ${categoryOf(err)}: ${messageOf(err)}`;
+  await inv.home.logRecordFailure(line).catch(() => {});
+}
