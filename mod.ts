@@ -45,7 +45,7 @@ export type { ImportResult } from "./src/history/import_file.ts";
 export type { Shell } from "./src/history/parsed_command.ts";
 export type { ArtifactListing, StoredArtifact } from "./src/history/artifacts.ts";
 export type { PinnedSession, SessionView } from "./src/vault/sessions.ts";
-export { hookScript } from "./src/history/shell_hooks.ts";
+export { hookScript, type KeyBindings } from "./src/history/shell_hooks.ts";
 export type { FindQuery, InsertCounts, StoredEvent, StreamQuery } from "./src/vault/events.ts";
 export type { SlotKdf } from "./src/crypto/key_slot.ts";
 export type { ApplyResult, ForgetOptions } from "./src/vault/tombstones.ts";

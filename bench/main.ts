@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { startMinio, startS3rver, uriFor } from "../tests/s3/servers.ts";
 import { zshHistory } from "./data.ts";
 import { awsPeer, type Measured, rclonePeer } from "./peers.ts";
+import { searchLatency } from "./search.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -316,6 +317,14 @@ async function main() {
         requests: scale.requests,
         store: server.kind,
       };
+      log("search: hx search on the same index, on a pseudo-terminal (script)");
+      result.search = await searchLatency(scale.home, [
+        "docker",
+        "git log",
+        "kubectl logs",
+        "terraform plan",
+        "ssh deploy",
+      ]);
     }],
     ["record", async () => {
       log(`record: ${SIZES.records} runs of hx record as a whole process`);
@@ -394,6 +403,15 @@ function targets(r: any) {
     out.scale_pull_seconds = t(r.scale.pull_seconds, "<= 15", r.scale.pull_seconds <= 15);
     out.scale_find_p50_ms = t(r.scale.find_p50_ms, "<= 150", r.scale.find_p50_ms <= 150);
     out.scale_peak_rss_mib = t(r.scale.peak_rss_mib, "<= 400", r.scale.peak_rss_mib <= 400);
+  }
+  if (r.search) {
+    const s = r.search;
+    out.search_first_screen_p95_ms = t(
+      s.first_screen_p95_ms,
+      "<= 150",
+      s.first_screen_p95_ms <= 150,
+    );
+    out.search_keystroke_p95_ms = t(s.keystroke_p95_ms, "<= 30", s.keystroke_p95_ms <= 30);
   }
   if (r.record) out.record_p50_ms = t(r.record.p50_ms, "<= 120", r.record.p50_ms <= 120);
   return out;

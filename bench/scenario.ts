@@ -142,6 +142,7 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
         );
       }
       out.db_mib = Math.round((bytes / 1048576) * 10) / 10;
+      out.home = join(d.dir, "home");
     } else {
       d.hx.close();
     }

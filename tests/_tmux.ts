@@ -1,5 +1,9 @@
 // Real interactive shells under tmux: start one, type into it, read the screen back.
 
+import { join } from "node:path";
+import { findEvents, type StoredEvent } from "../src/vault/events.ts";
+import { Vault } from "../src/vault/vault.ts";
+
 /** Whether a command is on PATH. */
 export function has(cmd: string): boolean {
   try {
@@ -76,4 +80,73 @@ export async function removeSoon(dir: string): Promise<void> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** What goes into a shell's rc file around the hook. */
+export interface RcOptions {
+  /** Lines before the hook. */
+  before?: string;
+  /** Lines after it. */
+  after?: string;
+  /** Load the hook (default true); false gives the same shell without hx, to compare. */
+  hook?: boolean;
+  /** Options of `hx init` (e.g. `--up-arrow`). */
+  init?: string[];
+}
+
+/** Starts `shell` interactively with the hook, with its rc files in `dir`. */
+export async function shellCommand(
+  shell: string,
+  dir: string,
+  home: string,
+  opts: RcOptions = {},
+): Promise<string> {
+  const init = `${Deno.execPath()} run --allow-all --quiet ${CLI} init ${shell} ${
+    (opts.init ?? []).join(" ")
+  }`;
+  const hook = opts.hook === false
+    ? ""
+    : shell === "fish"
+    ? `${init} | source`
+    : `eval "$(${init})"`;
+  const rc = [opts.before ?? "", hook, opts.after ?? ""].join("\n") + "\n";
+  const env = `env HX_HOME=${home} HX_SESSION= HX_SESSION_PID=`;
+  if (shell === "zsh") {
+    await Deno.writeTextFile(join(dir, ".zshrc"), `PS1='hx-test%# '\n${rc}`);
+    return `${env} ZDOTDIR=${dir} zsh -i`;
+  }
+  if (shell === "bash") {
+    await Deno.writeTextFile(join(dir, "bashrc"), `PS1='hx-test$ '\n${rc}`);
+    return `${env} HISTFILE=${dir}/history bash --noprofile --rcfile ${dir}/bashrc -i`;
+  }
+  await Deno.mkdir(join(dir, "fish"), { recursive: true });
+  await Deno.writeTextFile(
+    join(dir, "fish", "config.fish"),
+    `function fish_prompt; echo -n 'hx-test> '; end\n${rc}`,
+  );
+  return `${env} XDG_CONFIG_HOME=${dir} fish -i`;
+}
+
+/** Polls the index until `n` events are there (the hook records in the background). */
+export async function events(home: string, n: number, ms = 30_000): Promise<StoredEvent[]> {
+  const until = Date.now() + ms;
+  let found: StoredEvent[] = [];
+  while (Date.now() < until) {
+    try {
+      await Deno.stat(join(home, "hx.db")); // let hx create it
+      const vault = Vault.open(join(home, "hx.db"));
+      try {
+        found = findEvents(vault.db, { limit: 1000, oldestFirst: true });
+      } finally {
+        vault.close();
+      }
+      if (found.length >= n) return found;
+    } catch {
+      // not created yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return found;
 }

@@ -3,74 +3,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Vault } from "../src/vault/vault.ts";
-import { findEvents, type StoredEvent } from "../src/vault/events.ts";
-import { has, HAVE_TMUX, removeSoon, Tmux } from "./_tmux.ts";
-
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-
-/** What goes into a shell's rc file around the hook. */
-interface RcOptions {
-  /** Lines before the hook. */
-  before?: string;
-  /** Lines after it. */
-  after?: string;
-  /** Load the hook (default true); false gives the same shell without hx, to compare. */
-  hook?: boolean;
-}
-
-/** Starts `shell` interactively with the hook, with its rc files in `dir`. */
-async function shellCommand(
-  shell: string,
-  dir: string,
-  home: string,
-  opts: RcOptions = {},
-): Promise<string> {
-  const init = `${Deno.execPath()} run --allow-all --quiet ${CLI} init ${shell}`;
-  const hook = opts.hook === false
-    ? ""
-    : shell === "fish"
-    ? `${init} | source`
-    : `eval "$(${init})"`;
-  const rc = [opts.before ?? "", hook, opts.after ?? ""].join("\n") + "\n";
-  const env = `env HX_HOME=${home} HX_SESSION= HX_SESSION_PID=`;
-  if (shell === "zsh") {
-    await Deno.writeTextFile(join(dir, ".zshrc"), `PS1='hx-test%# '\n${rc}`);
-    return `${env} ZDOTDIR=${dir} zsh -i`;
-  }
-  if (shell === "bash") {
-    await Deno.writeTextFile(join(dir, "bashrc"), `PS1='hx-test$ '\n${rc}`);
-    return `${env} HISTFILE=${dir}/history bash --noprofile --rcfile ${dir}/bashrc -i`;
-  }
-  await Deno.mkdir(join(dir, "fish"), { recursive: true });
-  await Deno.writeTextFile(
-    join(dir, "fish", "config.fish"),
-    `function fish_prompt; echo -n 'hx-test> '; end\n${rc}`,
-  );
-  return `${env} XDG_CONFIG_HOME=${dir} fish -i`;
-}
-
-/** Polls the index until `n` events are there (the hook records in the background). */
-async function events(home: string, n: number, ms = 30_000): Promise<StoredEvent[]> {
-  const until = Date.now() + ms;
-  let found: StoredEvent[] = [];
-  while (Date.now() < until) {
-    try {
-      await Deno.stat(join(home, "hx.db")); // let hx create it
-      const vault = Vault.open(join(home, "hx.db"));
-      try {
-        found = findEvents(vault.db, { limit: 1000, oldestFirst: true });
-      } finally {
-        vault.close();
-      }
-      if (found.length >= n) return found;
-    } catch {
-      // not created yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return found;
-}
+import { events, has, HAVE_TMUX, type RcOptions, removeSoon, shellCommand, Tmux } from "./_tmux.ts";
 
 for (const shell of ["zsh", "bash", "fish"]) {
   Deno.test({

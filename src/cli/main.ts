@@ -34,6 +34,7 @@ const COMMANDS: Record<string, Loader> = {
   artifact: () => import("./commands/artifact.ts"),
   doctor: () => import("./commands/doctor.ts"),
   info: () => import("./commands/info.ts"),
+  search: () => import("./commands/search.ts"),
   demo: () => import("./commands/demo.ts"),
 };
 

@@ -194,16 +194,101 @@ function _hx_postexec --on-event fish_postexec
 end
 `;
 
+/** Which keys the hook binds to `hx search`. */
+export interface KeyBindings {
+  /** ctrl-r: search all history. */
+  ctrlR: boolean;
+  /** The up arrow: search this session's commands. */
+  upArrow: boolean;
+}
+
+// Each binding runs `hx search` on the terminal with what is on the prompt (passed in the
+// environment, never on an argv), then puts the choice on the prompt: its first line says
+// whether to run it (enter) or leave it there to edit (tab).
+const SEARCH_KEYS: Record<Shell, (keys: KeyBindings) => string> = {
+  zsh: (keys) =>
+    !keys.ctrlR && !keys.upArrow ? "" : `if [[ -o interactive ]]; then
+_hx_search() {
+  emulate -L zsh
+  local out
+  out=$(HX_SEARCH_QUERY=$BUFFER "\${_hx_bin[@]}" search "$@" </dev/tty)
+  zle reset-prompt
+  [[ -z "$out" ]] && return 0
+  BUFFER=\${out#*$'\\n'}
+  CURSOR=\${#BUFFER}
+  [[ "\${out%%$'\\n'*}" == run ]] && zle accept-line
+  return 0
+}
+_hx_search_up() { _hx_search --filter session; }
+zle -N _hx_search
+zle -N _hx_search_up
+${keys.ctrlR ? "bindkey -M emacs '^R' _hx_search\nbindkey -M viins '^R' _hx_search\n" : ""}${
+      keys.upArrow
+        ? "for _hx_m in emacs viins; do\n  bindkey -M $_hx_m '^[[A' _hx_search_up\n  bindkey -M $_hx_m '^[OA' _hx_search_up\ndone\nunset _hx_m\n"
+        : ""
+    }fi
+`,
+  bash: (keys) =>
+    !keys.ctrlR && !keys.upArrow ? "" : `if [[ $- == *i* ]]; then
+_hx_search() {
+  local out
+  out=$(HX_SEARCH_QUERY=$READLINE_LINE "\${_hx_bin[@]}" search "$@" </dev/tty)
+  # The key's macro runs \\C-x\\C-h2 next: accept-line to run the choice, else nothing.
+  bind '"\\C-x\\C-h2": redraw-current-line'
+  [[ -z "$out" ]] && return 0
+  READLINE_LINE=\${out#*$'\\n'}
+  READLINE_POINT=\${#READLINE_LINE}
+  [[ "\${out%%$'\\n'*}" == run ]] && bind '"\\C-x\\C-h2": accept-line'
+  return 0
+}
+bind -x '"\\C-x\\C-h1": _hx_search'
+bind -x '"\\C-x\\C-h3": _hx_search --filter session'
+bind '"\\C-x\\C-h2": redraw-current-line'
+${keys.ctrlR ? `bind '"\\C-r": "\\C-x\\C-h1\\C-x\\C-h2"'\n` : ""}${
+      keys.upArrow
+        ? `bind '"\\e[A": "\\C-x\\C-h3\\C-x\\C-h2"'\nbind '"\\eOA": "\\C-x\\C-h3\\C-x\\C-h2"'\n`
+        : ""
+    }fi
+`,
+  fish: (keys) =>
+    !keys.ctrlR && !keys.upArrow ? "" : `if status is-interactive
+function _hx_search
+  set -l out (HX_SEARCH_QUERY=(commandline | string collect) $_hx_bin search $argv </dev/tty | string collect)
+  commandline -f repaint
+  test -n "$out"; or return 0
+  set -l parts (string split -m1 \\n -- $out)
+  commandline -r -- $parts[2]
+  test "$parts[1]" = run; and commandline -f execute
+end
+function _hx_search_up
+  _hx_search --filter session
+end
+${keys.ctrlR ? "bind \\cr _hx_search\nbind -M insert \\cr _hx_search 2>/dev/null\n" : ""}${
+      keys.upArrow
+        ? "bind \\e\\[A _hx_search_up\nbind -M insert \\e\\[A _hx_search_up 2>/dev/null\n"
+        : ""
+    }end
+`,
+};
+
 /**
  * The hook for a shell.
  *
  * @param shell `zsh`, `bash` or `fish`.
  * @param bin The words that run hx (default {@linkcode selfCommand}); `HX_BIN` in the
  *   environment overrides them when the hook is loaded.
+ * @param keys Which keys open `hx search` (default: ctrl-r only).
  * @returns Shell code to `eval` (or `source` in fish).
  */
-export function hookScript(shell: Shell, bin: string[] = selfCommand()): string {
-  if (shell === "fish") return FISH(bin.map(fishQuote).join(" "));
-  const words = bin.map(posixQuote).join(" ");
-  return shell === "zsh" ? ZSH(words) : BASH(words);
+export function hookScript(
+  shell: Shell,
+  bin: string[] = selfCommand(),
+  keys: KeyBindings = { ctrlR: true, upArrow: false },
+): string {
+  const script = shell === "fish"
+    ? FISH(bin.map(fishQuote).join(" "))
+    : shell === "zsh"
+    ? ZSH(bin.map(posixQuote).join(" "))
+    : BASH(bin.map(posixQuote).join(" "));
+  return script + SEARCH_KEYS[shell](keys);
 }

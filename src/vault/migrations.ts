@@ -350,4 +350,13 @@ export const MIGRATIONS: readonly Migration[] = [
       DELETE FROM meta WHERE key IN ('manifest_seq');
     `,
   },
+  {
+    version: 3,
+    description: "indexes for interactive search: a command's latest run, a session's commands",
+    sql: `
+      DROP INDEX events_cmd;
+      CREATE INDEX events_cmd ON events (cmd_id, started_at);
+      CREATE INDEX events_session ON events (session_ref, started_at);
+    `,
+  },
 ];
