@@ -50,13 +50,43 @@ const PARSERS: Record<Shell, (bytes: Uint8Array) => ParsedCommand[]> = {
  */
 export function detectShell(path: string, bytes: Uint8Array): Shell {
   const name = basename(path);
-  if (/zsh/.test(name)) return "zsh";
+  if (/zsh|^\.?zhistory$|^\.histfile$/.test(name)) return "zsh"; // zsh's usual names
   if (/bash/.test(name)) return "bash";
   if (/fish/.test(name)) return "fish";
-  const head = new TextDecoder().decode(bytes.subarray(0, 4096));
+  const sample = bytes.subarray(0, 65536);
+  const head = new TextDecoder().decode(sample.subarray(0, 4096));
   if (/^: *\d+:\d+;/m.test(head)) return "zsh";
   if (/^- cmd: /m.test(head)) return "fish";
+  // zsh writes bytes above 0x7f "metafied": 0x83 then the byte xor 0x20, never valid UTF-8.
+  if (sample.includes(0x83) && !isUtf8(sample)) return "zsh";
   return "bash";
+}
+
+function isUtf8(bytes: Uint8Array): boolean {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses what is not a text file (a shell history never holds a NUL byte), before a binary
+ * file turns into thousands of "commands".
+ *
+ * @param path The file, for the message.
+ * @param bytes Its content.
+ * @throws {HxError} `invalid_input` for binary content.
+ */
+export function refuseBinary(path: string, bytes: Uint8Array): void {
+  if (bytes.subarray(0, 1 << 20).includes(0)) {
+    throw new HxError(
+      "invalid_input",
+      `Cannot import ${path}: it is a binary file, not a shell history`,
+      { hint: "give the history file itself (e.g. ~/.zsh_history, ~/.bash_history)" },
+    );
+  }
 }
 
 /**
@@ -194,6 +224,7 @@ export async function readHistoryFile(
     }
     throw err;
   }
+  refuseBinary(path, bytes);
   const shell = opts.shell ?? detectShell(path, bytes);
   return { shell, commands: PARSERS[shell](bytes), mtime };
 }

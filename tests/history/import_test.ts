@@ -85,6 +85,47 @@ Deno.test("fish and bash files are detected by content when the name does not te
     assert.equal(countEvents(vault.db), 2);
   }));
 
+Deno.test("a plain zsh history is read as zsh by its usual names and by its metafied bytes", () =>
+  withDir(async (dir) => {
+    // "echo é" as zsh writes it (é = c3 a9, both above 0x7f: 0x83 then byte ^ 0x20), and a
+    // two-line command continued with a backslash.
+    const zsh = new Uint8Array([
+      ...new TextEncoder().encode("echo "),
+      0x83,
+      0xc3 ^ 0x20,
+      0x83,
+      0xa9 ^ 0x20,
+      ...new TextEncoder().encode("\nfor f in a b; do\\\necho $f\\\ndone\n"),
+    ]);
+    for (const name of [".histfile", ".zhistory", "history-backup"]) {
+      const vault = Vault.open(":memory:");
+      const file = join(dir, name);
+      await Deno.writeFile(file, zsh);
+      const result = await importHistoryFile(vault, file);
+      assert.equal(result.shell, "zsh", name);
+      assert.deepEqual(
+        findEvents(vault.db, { limit: 10, oldestFirst: true }).map((e) => e.cmd),
+        ["echo é", "for f in a b; do\necho $f\ndone"],
+        name,
+      );
+    }
+  }));
+
+Deno.test("a binary file is refused with invalid_input and imports nothing", () =>
+  withDir(async (dir) => {
+    const vault = Vault.open(":memory:");
+    const file = join(dir, "a.out");
+    const bytes = new Uint8Array(200_000);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 256;
+    await Deno.writeFile(file, bytes);
+    await assert.rejects(importHistoryFile(vault, file), (e: HxError) => {
+      assert.equal(e.category, "invalid_input");
+      assert.match(e.message, /binary file/);
+      return true;
+    });
+    assert.equal(countEvents(vault.db), 0);
+  }));
+
 Deno.test("importing history that was forgotten does not bring it back", () =>
   withDir(async (dir) => {
     let now = 1700000000_000 + 1000 * 10_000;
