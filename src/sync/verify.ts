@@ -22,6 +22,7 @@ import {
 import { parseManifest, parseSegment } from "../object/payloads.ts";
 import type { ObjectInfo } from "../store/types.ts";
 import type { SyncContext } from "./context.ts";
+import { eventKeys } from "../vault/events.ts";
 import { checkKey, readDescriptor } from "./descriptor.ts";
 import {
   MAX_MANIFEST_BYTES,
@@ -241,12 +242,7 @@ export async function historyDigest(
 ): Promise<{ digest: string; events: number }> {
   const hash = createHash("sha256");
   let events = 0;
-  const rows = ctx.vault.db.prepare(
-    `SELECT n.node_id AS node, s.session_id AS session, e.seq AS seq
-     FROM events e JOIN nodes n ON n.ref = e.node_ref JOIN sessions s ON s.ref = e.session_ref
-     ORDER BY n.node_id, s.session_id, e.seq`,
-  );
-  for (const row of rows.iterate() as Iterable<{ node: string; session: string; seq: number }>) {
+  for (const row of eventKeys(ctx.vault.db)) {
     hash.update(`${row.node}/${row.session}/${row.seq}\n`);
     events++;
   }

@@ -457,3 +457,17 @@ export function* streamEvents(db: Db, query: StreamQuery = {}): Generator<Stored
 export function countEvents(db: Db): number {
   return db.get<{ n: number }>("SELECT count(*) AS n FROM events")!.n;
 }
+
+/**
+ * Every live event's identity, sorted (node, session, seq), read one row at a time.
+ *
+ * @param db The index.
+ * @returns The keys, in order.
+ */
+export function eventKeys(db: Db): Iterable<{ node: string; session: string; seq: number }> {
+  return db.prepare(
+    `SELECT n.node_id AS node, s.session_id AS session, e.seq AS seq
+     FROM events e JOIN nodes n ON n.ref = e.node_ref JOIN sessions s ON s.ref = e.session_ref
+     ORDER BY n.node_id, s.session_id, e.seq`,
+  ).iterate() as Iterable<{ node: string; session: string; seq: number }>;
+}
