@@ -334,6 +334,12 @@ class Screen {
     }
   }
 
+  /** Stops what runs in the background (loading, the rest of a search). */
+  stop(): void {
+    this.#generation++;
+    this.#finder = null;
+  }
+
   /** Searches again after the query or mode changed (narrowing when it can). */
   #refresh(narrow = true): void {
     const q = this.#query;
@@ -661,6 +667,7 @@ export async function runSearch(ctx: SearchContext): Promise<SearchChoice | null
       redraw();
     }
   } finally {
+    state.stop();
     try {
       Deno.removeSignalListener("SIGWINCH", resize);
     } catch {
