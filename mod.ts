@@ -36,11 +36,11 @@ export {
   configPath,
   defaultSettings,
   loadSettings,
-  parseSettings,
   type SearchFilter,
   type SearchMode,
   type Settings,
 } from "./src/config.ts";
+export { parseSettings } from "./src/config_file.ts";
 export type { ImportResult } from "./src/history/import_file.ts";
 export type { Shell } from "./src/history/parsed_command.ts";
 export type { ArtifactListing, StoredArtifact } from "./src/history/artifacts.ts";

@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseSettings } from "../src/config.ts";
+import { parseSettings } from "../src/config_file.ts";
 import { HxError } from "../src/errors.ts";
 import { hx } from "./_cli.ts";
 
