@@ -184,6 +184,26 @@ export function manifestPayload(
   };
 }
 
+/**
+ * A manifest's entry for one segment holding event number `no` (one event), as a forger
+ * declares it.
+ */
+export function segmentEntry(
+  entry: { segment_id: string; sha256: string; bytes: number; no: number; at: number },
+): Record<string, unknown> {
+  return {
+    segment_id: entry.segment_id,
+    sha256: entry.sha256,
+    bytes: entry.bytes,
+    events: 1,
+    first: entry.no,
+    last: entry.no,
+    start_ts: entry.at,
+    end_ts: entry.at,
+    created_at: entry.at,
+  };
+}
+
 /** Seals a manifest payload for `node`. */
 export async function forgeManifest(
   key: ForgerKey,

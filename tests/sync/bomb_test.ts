@@ -13,6 +13,7 @@ import {
   gzipStream,
   layout,
   manifestPayload,
+  segmentEntry,
   sha256,
   uuid,
   zeros,
@@ -59,17 +60,13 @@ storeTest(
       },
     );
     await s.raw.putAtomic(layout.segment(forger.vaultId, f, segmentId), bomb);
-    const segment = {
+    const segment = segmentEntry({
       segment_id: segmentId,
       sha256: await sha256(bomb),
       bytes: bomb.byteLength,
-      events: 1,
-      first: 1,
-      last: 1,
-      start_ts: clock.now,
-      end_ts: clock.now,
-      created_at: clock.now,
-    };
+      no: 1,
+      at: clock.now,
+    });
     await s.raw.putAtomic(
       layout.manifest(forger.vaultId, f),
       await forgeManifest(forger, f, manifestPayload(forger, f, 1, { segments: [segment] })),
@@ -184,17 +181,13 @@ storeTest(
       },
     );
     await s.raw.putAtomic(layout.segment(forger.vaultId, f, segmentId), segment);
-    const declared = {
+    const declared = segmentEntry({
       segment_id: segmentId,
       sha256: await sha256(segment),
       bytes: segment.byteLength,
-      events: 1,
-      first: 1,
-      last: 1,
-      start_ts: clock.now,
-      end_ts: clock.now,
-      created_at: clock.now,
-    };
+      no: 1,
+      at: clock.now,
+    });
     await s.raw.putAtomic(
       layout.manifest(forger.vaultId, f),
       await forgeManifest(forger, f, manifestPayload(forger, f, 1, { segments: [declared] })),

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { listQuarantine } from "../../src/vault/quarantine.ts";
 import { syncStatus } from "../../src/sync/status.ts";
-import { forgeManifest, forgerKey, layout, manifestPayload, uuid } from "../_forge.ts";
+import {
+  forgeManifest,
+  forgerKey,
+  layout,
+  manifestPayload,
+  segmentEntry,
+  uuid,
+} from "../_forge.ts";
 import { Clock, type Device } from "./device.ts";
 import { storeTest, type TestStore } from "./stores.ts";
 
@@ -256,17 +263,17 @@ storeTest(
     const key = await b.init(s.uri);
     const forger = await forgerKey(key);
     const f = uuid();
-    const bogus = Array.from({ length: 600 }, (_, i) => ({
-      segment_id: uuid(),
-      sha256: "ab".repeat(32),
-      bytes: 100,
-      events: 1,
-      first: i + 1,
-      last: i + 1,
-      start_ts: clock.now,
-      end_ts: clock.now,
-      created_at: clock.now,
-    }));
+    const bogus = Array.from(
+      { length: 600 },
+      (_, i) =>
+        segmentEntry({
+          segment_id: uuid(),
+          sha256: "ab".repeat(32),
+          bytes: 100,
+          no: i + 1,
+          at: clock.now,
+        }),
+    );
     const put = async (seq: number, segments: Record<string, unknown>[]) =>
       await s.raw.putAtomic(
         layout.manifest(forger.vaultId, f),
@@ -299,17 +306,11 @@ storeTest(
     const key = await b.init(s.uri);
     const forger = await forgerKey(key);
     const f = uuid();
-    const segments = Array.from({ length: 20_001 }, (_, i) => ({
-      segment_id: uuid(),
-      sha256: "cd".repeat(32),
-      bytes: 1,
-      events: 1,
-      first: i + 1,
-      last: i + 1,
-      start_ts: 0,
-      end_ts: 0,
-      created_at: 0,
-    }));
+    const segments = Array.from(
+      { length: 20_001 },
+      (_, i) =>
+        segmentEntry({ segment_id: uuid(), sha256: "cd".repeat(32), bytes: 1, no: i + 1, at: 0 }),
+    );
     await s.raw.putAtomic(
       layout.manifest(forger.vaultId, f),
       await forgeManifest(forger, f, manifestPayload(forger, f, 1, { segments })),
