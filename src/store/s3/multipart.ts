@@ -215,14 +215,20 @@ export async function uploadMultipart(
     if (source.kind === "stream") {
       await (readFrom ?? source.stream).cancel(err).catch(() => {});
     }
-    await t.empty({
-      method: "DELETE",
-      key,
-      query: { uploadId },
-      accept: [404],
-      action: `abort the upload of ${key}`,
-      kind: "abort",
-    }).catch(() => {});
+    // Retried like every request, and without the caller's signal: an upload the user
+    // cancelled must still be aborted, or its parts stay stored (and billed) on the server.
+    await retrier.run(
+      () =>
+        t.empty({
+          method: "DELETE",
+          key,
+          query: { uploadId },
+          accept: [404],
+          action: `abort the upload of ${key}`,
+          kind: "abort",
+        }),
+      { op: "abort multipart", key },
+    ).catch(() => {});
     throw exhausted(err);
   }
 }
