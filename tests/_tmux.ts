@@ -82,7 +82,8 @@ export async function removeSoon(dir: string): Promise<void> {
   }
 }
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
+/** The CLI the hooks run. */
+export const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 /** What goes into a shell's rc file around the hook. */
 export interface RcOptions {

@@ -12,13 +12,22 @@ function rows(screen: string): string[] {
     .filter((l) => l.startsWith("echo "));
 }
 
-async function waitUntil(what: string, ok: () => Promise<boolean>, ms = 20_000): Promise<void> {
+/** Waits until the pane's screen passes `ok`; on timeout the error shows the last screen. */
+async function waitUntil(
+  tmux: Tmux,
+  pane: string,
+  what: string,
+  ok: (screen: string) => boolean,
+  ms = 20_000,
+): Promise<void> {
   const until = Date.now() + ms;
+  let screen = "";
   while (Date.now() < until) {
-    if (await ok()) return;
+    screen = await tmux.screen(pane);
+    if (ok(screen)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}; the screen:\n${screen}`);
 }
 
 for (const shell of ["zsh", "bash", "fish"]) {
@@ -36,6 +45,8 @@ for (const shell of ["zsh", "bash", "fish"]) {
         await tmux.start("s", await shellCommand(shell, dir, home));
         for (const c of ["echo alpha-one", "echo beta-two", "echo alpha-three"]) {
           await tmux.type("s", c);
+          // Apart by more than the 10 ms steps of fish's time, as typed commands are.
+          await new Promise((r) => setTimeout(r, 50));
         }
         assert.equal((await events(home, 3)).length, 3);
 
@@ -44,8 +55,10 @@ for (const shell of ["zsh", "bash", "fish"]) {
         await tmux.waitFor("s", "fuzzy · all history", 20_000);
         await tmux.text("s", "alpha");
         await waitUntil(
+          tmux,
+          "s",
           "the alpha rows",
-          async () => rows(await tmux.screen("s")).join("|") === "echo alpha-three|echo alpha-one",
+          (screen) => rows(screen).join("|") === "echo alpha-three|echo alpha-one",
         );
 
         // Down, tab: the older one is on the prompt, not run.
@@ -53,11 +66,10 @@ for (const shell of ["zsh", "bash", "fish"]) {
         await tmux.keys("s", "Tab");
         await tmux.waitFor("s", "hx-test", 10_000);
         await waitUntil(
+          tmux,
+          "s",
           "the command on the prompt",
-          async () =>
-            (await tmux.screen("s")).split("\n").some((l) =>
-              /hx-test\S* echo alpha-one\s*$/.test(l)
-            ),
+          (screen) => screen.split("\n").some((l) => /hx-test\S* echo alpha-one\s*$/.test(l)),
         );
         assert.equal((await events(home, 3, 500)).length, 3, "tab ran the command");
 
@@ -67,8 +79,10 @@ for (const shell of ["zsh", "bash", "fish"]) {
         await tmux.waitFor("s", "fuzzy · all history", 20_000);
         await tmux.text("s", "beta");
         await waitUntil(
+          tmux,
+          "s",
           "the beta row",
-          async () => rows(await tmux.screen("s")).join("|") === "echo beta-two",
+          (screen) => rows(screen).join("|") === "echo beta-two",
         );
         await tmux.keys("s", "Enter");
         const after = await events(home, 4);
@@ -79,8 +93,10 @@ for (const shell of ["zsh", "bash", "fish"]) {
         await tmux.waitFor("s", "fuzzy · all history", 20_000);
         await tmux.text("s", "beta-two");
         await waitUntil(
+          tmux,
+          "s",
           "the beta row",
-          async () => rows(await tmux.screen("s")).join("|") === "echo beta-two",
+          (screen) => rows(screen).join("|") === "echo beta-two",
         );
         await tmux.keys("s", "C-d");
         await tmux.waitFor("s", "on every device? y/n", 5_000);
@@ -124,7 +140,7 @@ Deno.test({
       await tmux.keys("two", "C-r");
       await tmux.waitFor("two", "all history", 20_000);
       await tmux.text("two", "echo");
-      await waitUntil("every row", async () => rows(await tmux.screen("two")).length === 1);
+      await waitUntil(tmux, "two", "every row", (screen) => rows(screen).length === 1);
       // The cd commands do not start with "echo": rows() shows the others.
       assert.deepEqual(rows(await tmux.screen("two")), ["echo in-a-second"]);
       await tmux.keys("two", "C-r"); // this host: all three

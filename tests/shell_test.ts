@@ -3,7 +3,16 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { events, has, HAVE_TMUX, type RcOptions, removeSoon, shellCommand, Tmux } from "./_tmux.ts";
+import {
+  CLI,
+  events,
+  has,
+  HAVE_TMUX,
+  type RcOptions,
+  removeSoon,
+  shellCommand,
+  Tmux,
+} from "./_tmux.ts";
 
 for (const shell of ["zsh", "bash", "fish"]) {
   Deno.test({
@@ -265,6 +274,48 @@ for (const shell of ["zsh", "bash", "fish"]) {
         got.sort((a, b) => a.cmd.length - b.cmd.length);
         assert.deepEqual(got.map((e) => e.cmd.length), ["echo the-last-one".length, long.length]);
         assert.equal(got[1]!.cmd, long);
+      } finally {
+        await tmux.kill();
+        await removeSoon(dir);
+      }
+    },
+  });
+}
+
+for (const shell of ["zsh", "bash", "fish"]) {
+  Deno.test({
+    name:
+      `${shell}: a recorder that starts late keeps the time the command ended, so commands stay in the order they ran`,
+    ignore: !HAVE_TMUX || !has(shell),
+    sanitizeResources: false,
+    sanitizeOps: false,
+    async fn() {
+      const dir = await Deno.makeTempDir({ prefix: `hx-late-${shell}-` });
+      const home = join(dir, "home");
+      // A recorder slowed down the way a loaded machine slows one: the first command's
+      // recorder starts two seconds late, after the second command's.
+      const wrapper = join(dir, "late-hx.sh");
+      await Deno.writeTextFile(
+        wrapper,
+        `cmd=$(cat)\ncase "$cmd" in *first*) sleep 2 ;; esac\n` +
+          `printf '%s' "$cmd" | exec ${Deno.execPath()} run --allow-all --quiet ${CLI} "$@"\n`,
+      );
+      const before = shell === "fish"
+        ? `set -gx HX_BIN "sh ${wrapper}"`
+        : `export HX_BIN="sh ${wrapper}"`;
+      const tmux = new Tmux();
+      try {
+        await tmux.start("s", await shellCommand(shell, dir, home, { before }));
+        await tmux.type("s", "echo first");
+        await new Promise((r) => setTimeout(r, 300));
+        await tmux.type("s", "echo second");
+        const got = await events(home, 2);
+        assert.deepEqual(got.map((e) => [e.seq, e.cmd]), [[1, "echo first"], [2, "echo second"]]);
+        const [first, second] = got;
+        assert.ok(
+          first!.ended_at! < second!.started_at + 100,
+          `the first ended at ${first!.ended_at}, the second started at ${second!.started_at}`,
+        );
       } finally {
         await tmux.kill();
         await removeSoon(dir);

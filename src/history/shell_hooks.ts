@@ -187,9 +187,13 @@ function _hx_postexec --on-event fish_postexec
   string match -q -- ' *' $argv[1]; and return
   test -z "$argv[1]"; and return
   set -g _hx_seq (math $_hx_seq + 1)
+  # When it ended, for the recorder that starts later: fish has no clock in ms, but reading
+  # /proc/uptime (Linux) starts no process.
+  set -l up
+  test -r /proc/uptime; and read -l t _ </proc/uptime; and set up --uptime $t
   # nohup: fish hangs up its jobs when it exits, and the recorder must outlive it.
   printf '%s' $argv[1] | command nohup $_hx_bin record --session $HX_SESSION --seq $_hx_seq \\
-    --duration $CMD_DURATION --exit $rc --cwd $_hx_cwd --shell fish >/dev/null 2>&1 &
+    --duration $CMD_DURATION $up --exit $rc --cwd $_hx_cwd --shell fish >/dev/null 2>&1 &
   disown 2>/dev/null
 end
 `;

@@ -97,6 +97,31 @@ export function parseEpoch(text: string): number {
 }
 
 /**
+ * When a command ended, from the system's uptime the hook read as it ended (`/proc/uptime`,
+ * which fish can read without starting a process; fish has no clock in ms of its own). The
+ * recorder starts some time later, more under load: counting back by how much uptime has
+ * passed since keeps the commands of a session in the order they ran. An uptime that cannot
+ * be from a moment ago (unreadable, in the future, or over ten minutes back) gives `now`.
+ *
+ * @param then The uptime the hook read (seconds, as `/proc/uptime` gives it).
+ * @param uptimeNow The uptime now (seconds), or `null` where there is none.
+ * @param now The current time (ms).
+ * @returns When the command ended (ms).
+ *
+ * @example
+ * ```ts
+ * import { endFromUptime } from "./time_spec.ts";
+ * console.assert(endFromUptime("100.25", 100.75, 1_700_000_000_000) === 1_699_999_999_500);
+ * console.assert(endFromUptime("junk", 100.75, 1_700_000_000_000) === 1_700_000_000_000);
+ * ```
+ */
+export function endFromUptime(then: string, uptimeNow: number | null, now: number): number {
+  if (uptimeNow === null || !/^\d+(\.\d+)?$/.test(then)) return now;
+  const lag = (uptimeNow - Number(then)) * 1000;
+  return lag >= 0 && lag <= 600_000 ? Math.round(now - lag) : now;
+}
+
+/**
  * The window `hx forget` forgets: from `since` ago to `until` (default: now). A window may
  * not end in the future: a tombstone reaching past its making would silently drop every
  * later recording.

@@ -7,7 +7,7 @@
  */
 
 import { recordEvent } from "../../history/record.ts";
-import { parseEpoch } from "../../history/time_spec.ts";
+import { endFromUptime, parseEpoch } from "../../history/time_spec.ts";
 import { categoryOf, messageOf } from "../../store/errors.ts";
 import { autoSyncDue, readAutoSync } from "../../sync/auto.ts";
 import { Vault } from "../../vault/vault.ts";
@@ -18,7 +18,7 @@ import { readStdin } from "../prompt.ts";
 
 export default command({
   usage:
-    "hx record --session ID (--start TIME [--end TIME] | --duration MS) [--exit N] [--cwd DIR] [--seq N] [--shell NAME] < COMMAND",
+    "hx record --session ID (--start TIME [--end TIME] | --duration MS [--uptime S]) [--exit N] [--cwd DIR] [--seq N] [--shell NAME] < COMMAND",
   summary: "record one finished command, read from stdin (the shell hook runs this, detached)",
   options: {
     cmd: { type: "string" },
@@ -27,6 +27,7 @@ export default command({
     start: { type: "string" },
     end: { type: "string" },
     duration: { type: "string" },
+    uptime: { type: "string" },
     exit: { type: "string" },
     cwd: { type: "string" },
     shell: { type: "string" },
@@ -39,6 +40,8 @@ export default command({
       ? parseEpoch(v.end)
       : given !== undefined && duration !== undefined
       ? given + duration
+      : v.uptime !== undefined
+      ? endFromUptime(v.uptime, readUptime(), Date.now())
       : Date.now();
     const start = given ?? (duration === undefined ? undefined : end - duration);
     if (v.session === undefined || start === undefined) {
@@ -91,4 +94,14 @@ export default command({
 async function logFailure(inv: { home: HxHome }, err: unknown): Promise<void> {
   const line = `${new Date().toISOString()} ${categoryOf(err)}: ${messageOf(err)}`;
   await inv.home.logRecordFailure(line).catch(() => {});
+}
+
+/** The system's uptime in seconds (Linux), or `null`. */
+function readUptime(): number | null {
+  try {
+    const first = Deno.readTextFileSync("/proc/uptime").split(" ")[0] ?? "";
+    return /^\d+(\.\d+)?$/.test(first) ? Number(first) : null;
+  } catch {
+    return null;
+  }
 }
