@@ -5,7 +5,7 @@
 // failure the staging file is removed. A reader sees the old file or the new one, never a
 // partial one.
 
-import { basename, dirname, join } from "node:path";
+import { basenameOf as basename, dirnameOf as dirname, joinPath as join } from "./_path.ts";
 import { ByteReader } from "./_byte_stream.ts";
 
 /** The marker in the names of staging files (folder stores never list them). */

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { joinPath as join } from "./_path.ts";
 import { HxError } from "./errors.ts";
 import { compilePatterns } from "./history/secrets.ts";
 
@@ -102,18 +102,21 @@ export async function loadSettings(
   if (path === null) return defaultSettings();
   let text: string;
   try {
-    const info = await Deno.stat(path);
+    const info = Deno.statSync(path); // sync: settings load for every recorded command
     if (!info.isFile || info.size > MAX_CONFIG_BYTES) {
       throw settingsError(path, `not a settings file (a file of at most 256 KiB)`);
     }
-    text = await Deno.readTextFile(path);
+    text = Deno.readTextFileSync(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return defaultSettings();
     if (err instanceof HxError) throw err;
     throw settingsError(path, (err as Error).message);
   }
   // The TOML parser loads only when there is a file: `hx record` runs after every command.
-  const { parseSettings } = await import("./config_file.ts");
+  // A specifier built at run time keeps it (and npm) out of the graph Deno builds at start.
+  const { parseSettings }: typeof import("./config_file.ts") = await import(
+    new URL("./config_file.ts", import.meta.url).href
+  );
   return parseSettings(text, path, getEnv("HOME"));
 }
 

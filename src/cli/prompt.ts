@@ -7,18 +7,35 @@
 
 import { HxError } from "../errors.ts";
 
-/** Reads all of stdin as text. */
-export async function readStdin(): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of Deno.stdin.readable) chunks.push(chunk);
-  return new TextDecoder().decode(
-    chunks.reduce((all, c) => {
-      const out = new Uint8Array(all.length + c.length);
-      out.set(all);
-      out.set(c, all.length);
-      return out;
-    }, new Uint8Array()),
-  );
+/**
+ * Reads all of stdin as text, refusing more than `limit` bytes before holding them.
+ *
+ * @param limit The most bytes accepted.
+ * @param what What stdin holds, for the message.
+ * @returns The text.
+ * @throws {HxError} `invalid_input` when stdin holds more than `limit` bytes.
+ */
+export function readStdin(limit: number, what: string): string {
+  let buf = new Uint8Array(Math.min(limit + 1, 64 * 1024));
+  let length = 0;
+  for (;;) {
+    if (length === buf.length) {
+      if (buf.length > limit) {
+        throw new HxError(
+          "invalid_input",
+          `Cannot take ${what}: it is over ${limit} bytes`,
+          { hint: "give a shorter one" },
+        );
+      }
+      const bigger = new Uint8Array(Math.min(limit + 1, buf.length * 2));
+      bigger.set(buf);
+      buf = bigger;
+    }
+    const n = Deno.stdin.readSync(buf.subarray(length));
+    if (n === null) break;
+    length += n;
+  }
+  return new TextDecoder().decode(buf.subarray(0, length));
 }
 
 /** Reads one line from the terminal without echoing it. */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../_sha256.ts";
 import { foldCase } from "../_text.ts";
 import { type EventRecord, IMPORT_NODE_ID } from "../object/payloads.ts";
 import type { Db } from "./db.ts";
@@ -31,7 +31,7 @@ export interface Window {
 
 /** The SHA-256 of a command's text, as tombstones name single commands. */
 export function commandSha256(cmd: string): string {
-  return createHash("sha256").update(cmd).digest("hex");
+  return sha256Hex(cmd);
 }
 
 /** The windows of every tombstone applied here (not deferred), by start. */

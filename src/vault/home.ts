@@ -6,7 +6,7 @@
  * @module
  */
 
-import { join } from "node:path";
+import { joinPath as join } from "../_path.ts";
 import { writeFileAtomic } from "../_atomic_file.ts";
 import { HxError } from "../errors.ts";
 
@@ -114,7 +114,7 @@ export class HxHome {
   async pausedUntil(now: number): Promise<number | null> {
     let text: string;
     try {
-      text = await Deno.readTextFile(this.pausePath);
+      text = Deno.readTextFileSync(this.pausePath); // small; sync skips a thread hop per command
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw err;
@@ -168,10 +168,11 @@ export class HxHome {
    */
   async ensure(): Promise<void> {
     try {
-      await Deno.mkdir(this.path, { recursive: true, mode: 0o700 });
+      // Sync: this runs for every recorded command, and each call is one quick syscall.
+      Deno.mkdirSync(this.path, { recursive: true, mode: 0o700 });
       if (Deno.build.os !== "windows") {
-        const mode = (await Deno.stat(this.path)).mode;
-        if (mode !== null && (mode & 0o077) !== 0) await Deno.chmod(this.path, mode & 0o700);
+        const mode = Deno.statSync(this.path).mode;
+        if (mode !== null && (mode & 0o077) !== 0) Deno.chmodSync(this.path, mode & 0o700);
       }
     } catch (err) {
       throw new HxError(
@@ -189,7 +190,7 @@ export class HxHome {
   async readConfig(): Promise<SyncConfig | null> {
     let text: string;
     try {
-      text = await Deno.readTextFile(this.configPath);
+      text = Deno.readTextFileSync(this.configPath); // small; read for every recorded command
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return null;
       throw err;

@@ -16,6 +16,12 @@ import { recordRules } from "../../config.ts";
 import { command, intOption, UsageError } from "../command.ts";
 import { readStdin } from "../prompt.ts";
 
+/**
+ * The longest command recorded (1 MiB): longer input is refused before it is held (and the
+ * refusal logged for `hx doctor`), not cut short into a command that never ran.
+ */
+const MAX_COMMAND_BYTES = 1024 * 1024;
+
 export default command({
   usage:
     "hx record --session ID (--start TIME [--end TIME] | --duration MS [--uptime S]) [--exit N] [--cwd DIR] [--seq N] [--shell NAME] < COMMAND",
@@ -50,7 +56,12 @@ export default command({
     let cmd = v.cmd;
     if (cmd === undefined) {
       if (Deno.stdin.isTerminal()) throw new UsageError("the command comes on stdin (or --cmd)");
-      cmd = (await readStdin()).replace(/\n$/, "");
+      try {
+        cmd = readStdin(MAX_COMMAND_BYTES, "the command").replace(/\n$/, "");
+      } catch (err) {
+        await logFailure(inv, err);
+        throw err;
+      }
     }
     if (cmd.trim() === "") return;
     const seq = intOption("seq", v.seq);

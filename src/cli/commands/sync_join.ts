@@ -23,7 +23,7 @@ export default command({
   async run(inv) {
     const store = storeUri(inv.values);
     let key = inv.values.key ?? Deno.env.get("HX_KEY");
-    if (key === "-") key = (await readStdin()).trim();
+    if (key === "-") key = readStdin(4096, "the key on stdin").trim();
     const passphrase = inv.values.passphrase ? await readPassphrase(false) : undefined;
     const vault = inv.values.vault;
     const result = await (await inv.hx()).syncJoin({
