@@ -293,7 +293,7 @@ export class Hx {
 
   /** The sync status; works before sync is set up. */
   status(): Promise<SyncStatus> {
-    return syncStatus(this.#home, this.#vault);
+    return Promise.resolve(syncStatus(this.#home, this.#vault));
   }
 
   /** Pauses recording on this device, until `until` (ms) or until {@linkcode Hx.resume}. */
@@ -314,7 +314,7 @@ export class Hx {
    * @returns Whether it was recorded, and what auto-sync did.
    */
   async recordFromShell(input: RecordInput): Promise<{ recorded: boolean; sync: AutoSyncOutcome }> {
-    if ((await this.#home.pausedUntil(this.#now())) !== null) {
+    if (this.#home.pausedUntil(this.#now()) !== null) {
       return { recorded: false, sync: "off" };
     }
     const recorded = this.record(input);
@@ -328,7 +328,7 @@ export class Hx {
    * @returns What happened.
    */
   async autoSync(): Promise<AutoSyncOutcome> {
-    const config = await this.#home.readConfig();
+    const config = this.#home.readConfig();
     const before = readAutoSync(this.#vault.db, config, this.#home.autoSyncOverride);
     if (!before.enabled) return "off";
     if (!autoSyncDue(before, this.#now())) return "not_due";

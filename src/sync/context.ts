@@ -39,7 +39,7 @@ export interface SyncContext {
 export async function loadSyncSetup(
   home: HxHome,
 ): Promise<{ config: SyncConfig; key: VaultKey | null }> {
-  const config = await home.readConfig();
+  const config = home.readConfig();
   if (config === null) {
     throw new HxError("precondition", "Cannot sync: this device is not set up for sync", {
       code: "not_configured",

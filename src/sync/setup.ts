@@ -53,8 +53,8 @@ export interface InitResult {
   keyExport: string | null;
 }
 
-async function refuseIfConfigured(home: HxHome): Promise<void> {
-  const existing = await home.readConfig();
+function refuseIfConfigured(home: HxHome): void {
+  const existing = home.readConfig();
   if (existing !== null) {
     throw new HxError(
       "invalid_input",
@@ -74,7 +74,7 @@ async function refuseIfConfigured(home: HxHome): Promise<void> {
  * @returns The vault id and key export string.
  */
 export async function initVault(home: HxHome, opts: InitOptions): Promise<InitResult> {
-  await refuseIfConfigured(home);
+  refuseIfConfigured(home);
   const now = opts.now ?? Date.now;
   const store = await openStore(opts.store, opts.storeOptions);
   try {
@@ -97,7 +97,7 @@ export async function initVault(home: HxHome, opts: InitOptions): Promise<InitRe
       await addKeySlot(store, vaultId, key, opts.passphrase, opts.slotKdf);
     }
     const keyExport = key === null ? null : await key.exportString(vaultId);
-    await home.ensure();
+    home.ensure();
     if (keyExport !== null) await home.writeKey(vaultId, keyExport);
     await home.writeConfig({
       store: opts.store,
@@ -183,7 +183,7 @@ async function unlockWithPassphrase(
  * @returns The vault id.
  */
 export async function joinVault(home: HxHome, opts: JoinOptions): Promise<{ vaultId: string }> {
-  await refuseIfConfigured(home);
+  refuseIfConfigured(home);
   const now = opts.now ?? Date.now;
   let vaultId = opts.vaultId;
   let key: VaultKey | null = null;
@@ -247,7 +247,7 @@ export async function joinVault(home: HxHome, opts: JoinOptions): Promise<{ vaul
       joined_at: now(),
       ...(key === null ? {} : { verified_key_id: key.keyId }),
     };
-    await home.ensure();
+    home.ensure();
     if (key !== null) await home.writeKey(vaultId, await key.exportString(vaultId));
     await home.writeConfig(config);
     return { vaultId };

@@ -88,9 +88,9 @@ export interface SyncStatus {
  * @param vault The open index.
  * @returns The status.
  */
-export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus> {
+export function syncStatus(home: HxHome, vault: Vault): SyncStatus {
   const db = vault.db;
-  const config = await home.readConfig();
+  const config = home.readConfig();
   const error = lastError(db);
   const devices = listPeers(db).filter((p) => p.seq > 0).map((p) => ({
     node_id: p.node_id,
@@ -100,7 +100,7 @@ export async function syncStatus(home: HxHome, vault: Vault): Promise<SyncStatus
     segments: p.segments,
     this_device: p.node_id === vault.nodeId,
   }));
-  const paused = await home.pausedUntil(vault.now());
+  const paused = home.pausedUntil(vault.now());
   return {
     configured: config !== null,
     home: home.path,

@@ -59,7 +59,7 @@ export function defaultHomePath(
  * ```ts
  * import { HxHome } from "./home.ts";
  * const home = new HxHome(await Deno.makeTempDir());
- * console.assert((await home.readConfig()) === null);
+ * console.assert(home.readConfig() === null);
  * ```
  */
 export class HxHome {
@@ -111,7 +111,7 @@ export class HxHome {
   }
 
   /** Until when recording is paused (ms; `Infinity` until resumed), or `null` if not paused. */
-  async pausedUntil(now: number): Promise<number | null> {
+  pausedUntil(now: number): number | null {
     let text: string;
     try {
       text = Deno.readTextFileSync(this.pausePath); // small; sync skips a thread hop per command
@@ -126,7 +126,7 @@ export class HxHome {
 
   /** Pauses recording until `until` (ms), or until resumed when omitted. */
   async pause(until?: number): Promise<void> {
-    await this.ensure();
+    this.ensure();
     await writePrivate(this.pausePath, until === undefined ? "" : String(until));
   }
 
@@ -137,7 +137,7 @@ export class HxHome {
 
   /** Appends a line to the record failure log, keeping its last 100 lines. */
   async logRecordFailure(line: string): Promise<void> {
-    await this.ensure();
+    this.ensure();
     let lines: string[] = [];
     try {
       lines = (await Deno.readTextFile(this.recordLogPath)).split("\n").filter((l) => l !== "");
@@ -166,7 +166,7 @@ export class HxHome {
    *
    * @throws {HxError} `auth` (code `home_unwritable`) when it cannot be created.
    */
-  async ensure(): Promise<void> {
+  ensure(): void {
     try {
       // Sync: this runs for every recorded command, and each call is one quick syscall.
       Deno.mkdirSync(this.path, { recursive: true, mode: 0o700 });
@@ -187,7 +187,7 @@ export class HxHome {
   }
 
   /** The sync configuration, or `null` before `hx sync init`/`join`. */
-  async readConfig(): Promise<SyncConfig | null> {
+  readConfig(): SyncConfig | null {
     let text: string;
     try {
       text = Deno.readTextFileSync(this.configPath); // small; read for every recorded command

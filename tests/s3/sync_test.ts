@@ -110,8 +110,8 @@ s3Test(
       other.all[0]!.record("from another vault");
       await other.all[0]!.push();
       const raw = await openStore(uri, { ...envFor(server), retry: false });
-      const vaultId = (await a.home.readConfig())!.vault_id;
-      const otherVault = (await other.all[0]!.home.readConfig())!.vault_id;
+      const vaultId = a.home.readConfig()!.vault_id;
+      const otherVault = other.all[0]!.home.readConfig()!.vault_id;
       const segs = a.vault.db.all<{ segment_id: string }>(
         "SELECT segment_id FROM segments ORDER BY created_at, segment_id",
       );

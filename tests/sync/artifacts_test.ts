@@ -72,7 +72,7 @@ Deno.test("a tampered blob is refused and nothing is cached", async () => {
     await f.a.push();
     await f.b.pull();
     const [artifact] = await listArtifacts(f.b.vault.db, f.b.home.blobsDir);
-    const vaultId = (await f.a.home.readConfig())!.vault_id;
+    const vaultId = f.a.home.readConfig()!.vault_id;
     const file = join(f.store.path, blobKey(vaultId, artifact!.blob_hash!));
     const bytes = await Deno.readFile(file);
     assert.ok(bytes.length > 3 * 1024 * 1024);
@@ -149,7 +149,7 @@ Deno.test("fetching to --out writes the verified file there, keeps no copy, and 
     assert.deepEqual(await Deno.readFile(out), content);
     assert.equal(await isCached(f.b.home.blobsDir, artifact!.sha256), false);
     // tamper, fetch again to another path: refused, and nothing appears in the directory
-    const vaultId = (await f.a.home.readConfig())!.vault_id;
+    const vaultId = f.a.home.readConfig()!.vault_id;
     const file = join(f.store.path, blobKey(vaultId, artifact!.blob_hash!));
     const bytes = await Deno.readFile(file);
     bytes[Math.floor(bytes.length / 3)]! ^= 1;

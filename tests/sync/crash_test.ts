@@ -66,7 +66,7 @@ Deno.test("a push killed at any write, before or after it lands, leaves a valid 
         for (let i = 0; i < 7; i++) a.record(`cmd ${i}`);
         a.forget(clock.now - 1500, clock.now - 500); // one tombstone to publish too
         // Switch a to the crashing store: same folder, dies at write number `failAt`.
-        const config = (await a.home.readConfig())!;
+        const config = a.home.readConfig()!;
         await a.home.writeConfig({ ...config, store: `crashy:${store.path}` });
         plan.failAt = failAt;
         plan.mode = mode;

@@ -21,7 +21,7 @@ async function fixture(segments = 3): Promise<Fixture> {
   const { store, a, b, key, dispose } = await joinedPair();
   for (let i = 0; i < segments * 2; i++) a.record(`a-cmd ${i}`);
   await a.push({ maxSegmentEvents: 2 });
-  const vaultId = (await a.home.readConfig())!.vault_id;
+  const vaultId = a.home.readConfig()!.vault_id;
   return {
     a,
     b,
@@ -236,7 +236,7 @@ Deno.test("a replayed older manifest is reported as a rollback, changes nothing,
     const replay = await f.b.pull();
     assert.equal(replay.manifests.rollback, 1);
     assert.equal(replay.errors.precondition, 1);
-    const status = await syncStatus(f.b.home, f.b.vault);
+    const status = syncStatus(f.b.home, f.b.vault);
     assert.match(status.last_error?.message ?? "", /older than seq 2 already seen/);
     assert.equal(f.b.commands().length, 3);
     f.a.record("third push");

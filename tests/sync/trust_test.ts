@@ -55,7 +55,7 @@ async function forgotten(s: TestStore): Promise<Forgotten> {
   await b.pull();
   assert.ok(!b.commands().includes(SECRET) && !b.commands().includes(B_SECRET));
   await b.push(); // b's manifest now carries the tombstone too (its segment still holds B_SECRET)
-  const vault = (await a.home.readConfig())!.vault_id;
+  const vault = a.home.readConfig()!.vault_id;
   return { a, b, clock, key, vault, before };
 }
 
@@ -250,7 +250,7 @@ storeTest(
     b.record("an hour later");
     await b.pull();
     assert.deepEqual(b.commands(), ["still recorded", "an hour later"]);
-    const status = await syncStatus(b.home, b.vault);
+    const status = syncStatus(b.home, b.vault);
     assert.equal(status.pending.deferred_tombstones, 1);
   },
 );
@@ -288,13 +288,13 @@ storeTest(
     clock.tick(61_000);
     const third = await b.pull();
     assert.equal(third.requests.get, 256); // at most 256 retries per pull
-    const status = await syncStatus(b.home, b.vault);
+    const status = syncStatus(b.home, b.vault);
     assert.equal(status.quarantine.total, 600);
     assert.deepEqual(status.quarantine.by_category, { not_found: 600 });
     assert.equal(status.quarantine.first.length, 5);
     await put(2, []); // the manifest no longer declares them
     await b.pull();
-    assert.equal((await syncStatus(b.home, b.vault)).quarantine.total, 0);
+    assert.equal((syncStatus(b.home, b.vault)).quarantine.total, 0);
   },
 );
 
@@ -330,7 +330,7 @@ storeTest(
     await a.init(s.uri);
     const { createKeySlot } = await import("../../src/crypto/key_slot.ts");
     const { VaultKey } = await import("../../src/crypto/vault_key.ts");
-    const vault = (await a.home.readConfig())!.vault_id;
+    const vault = a.home.readConfig()!.vault_id;
     const planted = await VaultKey.generate(); // someone else's key, someone else's passphrase
     for (let i = 0; i < 12; i++) {
       const { slotId, bytes } = await createKeySlot(planted, vault, `not the passphrase ${i}`, {
@@ -352,6 +352,6 @@ storeTest(
       (e: Error) => /none of the 4 newest of 12 key slots/.test(e.message),
     );
     assert.equal(meter.snapshot().requests.get, 5); // the descriptor and four slots
-    assert.equal(await d.home.readConfig(), null); // nothing written
+    assert.equal(d.home.readConfig(), null); // nothing written
   },
 );

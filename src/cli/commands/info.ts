@@ -26,9 +26,14 @@ export default command({
   usage: "hx info [--json]",
   summary: "show paths, the settings in effect and the environment that chose them",
   options: {},
-  async run(inv) {
+  run(inv) {
     const s = inv.settings;
-    const sync = await inv.home.readConfig().catch(() => null);
+    let sync;
+    try {
+      sync = inv.home.readConfig();
+    } catch {
+      sync = null;
+    }
     const info = {
       version: VERSION,
       deno: Deno.version.deno,

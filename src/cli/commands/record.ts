@@ -68,8 +68,8 @@ export default command({
     const exit = intOption("exit", v.exit);
     try {
       const now = Date.now();
-      if ((await inv.home.pausedUntil(now)) !== null) return;
-      await inv.home.ensure();
+      if (inv.home.pausedUntil(now) !== null) return;
+      inv.home.ensure();
       const vault = Vault.open(inv.home.dbPath);
       let due = false;
       try {
@@ -87,7 +87,7 @@ export default command({
           cwd: v.cwd ?? null,
           shell: v.shell ?? null,
         }, { rules: recordRules(inv.settings) });
-        const config = await inv.home.readConfig();
+        const config = inv.home.readConfig();
         due = config !== null &&
           autoSyncDue(readAutoSync(vault.db, config, inv.home.autoSyncOverride), now);
       } finally {
