@@ -360,11 +360,13 @@ export class Hx {
 
   /**
    * A session with its failures in context: the given one, or the latest other than
-   * `except` (the shell asking).
+   * `except` (the shell asking), or the shell asking's own when no other has history.
    */
   last(opts: { sessionId?: string; except?: string } = {}): SessionView {
+    // "Last" skips the shell asking, unless it is the only one with history.
     const id = opts.sessionId ??
-      latestSessionId(this.#vault.db, opts.except === undefined ? {} : { except: opts.except });
+      latestSessionId(this.#vault.db, opts.except === undefined ? {} : { except: opts.except }) ??
+      latestSessionId(this.#vault.db);
     if (id === null) {
       throw new HxError("not_found", "Cannot show the last session: no history yet", {
         code: "no_history",

@@ -581,3 +581,33 @@ Deno.test("terminal escape sequences in commands and host names are shown escape
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("hx last and hx pin --last show this shell's session when it is the only one with history", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "hx-last-" });
+  try {
+    const home = join(dir, "home");
+    const env = { HX_SESSION: "only-shell" };
+    for (const [i, cmd] of ["make", "make test", "git push"].entries()) {
+      const args = ["record", "--session", "only-shell", "--seq", String(i + 1), "--duration", "5"];
+      assert.equal(
+        (await hx(home, [...args, "--exit", i === 1 ? "2" : "0"], { stdin: cmd })).code,
+        0,
+      );
+    }
+    const last = await hx(home, ["last", "--json"], { env });
+    assert.equal(last.code, 0, last.stderr);
+    const view = JSON.parse(last.stdout);
+    assert.equal(view.session_id, "only-shell");
+    assert.deepEqual(view.events.map((e: { cmd: string }) => e.cmd), [
+      "make",
+      "make test",
+      "git push",
+    ]);
+    assert.equal(view.failures.length, 1);
+    const pin = await hx(home, ["pin", "--last"], { env });
+    assert.equal(pin.code, 0, pin.stderr);
+    assert.match(pin.stdout, /Pinned session only-shell/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
