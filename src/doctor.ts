@@ -60,6 +60,14 @@ export async function runDoctor(
       ? "defaults (no settings file)"
       : settings.path,
   );
+  const unwritable = hx.dataDirectoryProblem();
+  check(
+    "data directory",
+    unwritable === null,
+    unwritable === null
+      ? `${hx.homePath} (writable)`
+      : `${hx.homePath} cannot be written, so nothing is recorded (${unwritable}): make it writable, or point HX_HOME elsewhere`,
+  );
   let status: SyncStatus | null = null;
   try {
     const index = hx.checkIndex();
@@ -75,11 +83,15 @@ export async function runDoctor(
     check("index", false, messageOf(err));
   }
   const session = env("HX_SESSION");
+  const hookBin = env("HX_HOOK_BIN");
+  const missing = hookBin === undefined ? null : missingProgram(hookBin, env);
   check(
     "shell hook",
-    session !== undefined,
+    session !== undefined && missing === null,
     session === undefined
       ? 'this shell does not record: add eval "$(hx init zsh)" (or bash, or hx init fish | source) to its rc file'
+      : missing !== null
+      ? `this shell's hook runs "${hookBin}", but ${missing} is not there, so nothing is recorded: run hx init again in a new shell (its line in your rc file), or set HX_BIN`
       : `this shell records as session ${session}`,
   );
   if (status !== null) {
@@ -143,4 +155,40 @@ export async function runDoctor(
     record_failures: recent,
     status,
   };
+}
+
+/**
+ * What the hook's command needs but is not there: its program (on PATH or by path) or a
+ * script it names by absolute path (`deno run … /old/checkout/cli.ts` after a move).
+ *
+ * @returns The missing path, or `null` when all is there.
+ */
+function missingProgram(words: string, env: (name: string) => string | undefined): string | null {
+  const [program, ...args] = words.split(" ").filter((w) => w !== "");
+  if (program === undefined) return "a program";
+  const executable = (path: string) => {
+    try {
+      const info = Deno.statSync(path);
+      return info.isFile && (info.mode === null || (info.mode & 0o111) !== 0);
+    } catch {
+      return false;
+    }
+  };
+  if (program.includes("/")) {
+    if (!executable(program)) return program;
+  } else if (
+    !(env("PATH") ?? "").split(":").some((dir) => dir !== "" && executable(`${dir}/${program}`))
+  ) {
+    return `${program} (on PATH)`;
+  }
+  for (const arg of args) {
+    const path = arg.startsWith("file://") ? decodeURIComponent(new URL(arg).pathname) : arg;
+    if (!path.startsWith("/")) continue;
+    try {
+      Deno.statSync(path);
+    } catch {
+      return path;
+    }
+  }
+  return null;
 }

@@ -124,7 +124,7 @@ export class Hx {
   /** The local index, opened (and created, with the node identity) on first use. */
   get #vault(): Vault {
     if (this.#index === null) {
-      Deno.mkdirSync(this.#home.path, { recursive: true, mode: 0o700 });
+      this.#home.ensure();
       this.#index = Vault.open(this.#home.dbPath, {
         ...(this.#opts.now === undefined ? {} : { now: this.#opts.now }),
         ...(this.#opts.host === undefined ? {} : { host: this.#opts.host }),
@@ -144,6 +144,11 @@ export class Hx {
     const integrity = db.get<{ quick_check: string }>("PRAGMA quick_check")?.quick_check ??
       "unknown";
     return { path: this.#home.dbPath, schema: db.schemaVersion(), integrity };
+  }
+
+  /** Why files cannot be written in the data directory (recording would fail), or `null`. */
+  dataDirectoryProblem(): string | null {
+    return this.#home.writableProblem();
   }
 
   /** The latest failures of `hx record` (the shell never sees them), oldest first, and where they are logged. */

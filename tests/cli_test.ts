@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { VaultKey } from "../src/crypto/vault_key.ts";
 import { VERSION } from "../src/version.ts";
 import { hx } from "./_cli.ts";
+import { CLI as CLI_PATH } from "./_tmux.ts";
 
 /** Every file under `dir` with its size and content hash: to prove nothing changed. */
 async function snapshot(dir: string): Promise<string[]> {
@@ -446,6 +447,49 @@ Deno.test("hx record failures never reach the shell but are logged for hx doctor
     );
   } finally {
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("hx doctor notices a hook whose program or script is gone, and a data directory that cannot be written", async () => {
+  const dir = await tempDir("hx-cli-doctor-");
+  try {
+    const home = join(dir, "home");
+    const checks = async (h: string, env: Record<string, string>) => {
+      const r = await hx(h, ["doctor", "--json"], { env });
+      const report = JSON.parse(r.stdout) as {
+        checks: { name: string; ok: boolean; detail: string }[];
+      };
+      return Object.fromEntries(report.checks.map((c) => [c.name, c]));
+    };
+    const hooked = {
+      HX_SESSION: "zsh-1",
+      HX_HOOK_BIN: `${Deno.execPath()} run --allow-all ${CLI_PATH}`,
+    };
+    const ok = await checks(home, hooked);
+    assert.ok(ok["shell hook"]!.ok, ok["shell hook"]!.detail);
+    assert.ok(ok["data directory"]!.ok, ok["data directory"]!.detail);
+
+    const moved = await checks(home, {
+      ...hooked,
+      HX_HOOK_BIN: `${Deno.execPath()} run -A ${dir}/old/cli.ts`,
+    });
+    assert.ok(!moved["shell hook"]!.ok);
+    assert.match(moved["shell hook"]!.detail, new RegExp(`${dir}/old/cli.ts is not there`));
+    const noProgram = await checks(home, { ...hooked, HX_HOOK_BIN: "hx-not-installed record" });
+    assert.match(noProgram["shell hook"]!.detail, /hx-not-installed \(on PATH\) is not there/);
+
+    // A data directory under a file cannot be created: recording fails, and doctor says why.
+    await Deno.writeTextFile(join(dir, "a-file"), "");
+    const blocked = join(dir, "a-file", "home");
+    const record = await hx(blocked, ["record", "--session", "s", "--duration", "1"], {
+      stdin: "ls",
+    });
+    assert.match(record.stderr, /hx: auth: Cannot use the data directory/);
+    const bad = await checks(blocked, hooked);
+    assert.ok(!bad["data directory"]!.ok);
+    assert.match(bad["data directory"]!.detail, /cannot be written, so nothing is recorded/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

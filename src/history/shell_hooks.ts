@@ -40,6 +40,7 @@ fi
 typeset -g _hx_seq=0 _hx_start= _hx_cmd= _hx_cwd=
 typeset -ga _hx_bin
 if [[ -n "\${HX_BIN:-}" ]]; then _hx_bin=(\${=HX_BIN}); else _hx_bin=(${bin}); fi
+export HX_HOOK_BIN="\${_hx_bin[*]}" # what records, for hx doctor to check
 _hx_preexec() {
   # $1 is empty when zsh keeps no history at all; $3 is the full text either way.
   local cmd=\${1:-$3}
@@ -84,6 +85,7 @@ fi
 _hx_seq=0 _hx_ran= _hx_t0= _hx_cwd=$PWD _hx_cmd= _hx_taken= _hx_armed= _hx_off= _hx_e=
 _hx_entry='^[[:space:]]*([0-9]+)[* ] (.*)$' # how bash prints a history entry: "%5d%c %s"
 if [[ -n "\${HX_BIN:-}" ]]; then read -r -a _hx_bin <<< "$HX_BIN"; else _hx_bin=(${bin}); fi
+export HX_HOOK_BIN="\${_hx_bin[*]}" # what records, for hx doctor to check
 # PS0 is expanded once a line is read, just before it runs: it notes that, and when (in µs).
 _hx_ps0='\${_hx_e:$((_hx_ran=1,_hx_t0=\${EPOCHREALTIME/[.,]/},0)):0}'
 PS0="\${PS0-}$_hx_ps0"
@@ -179,6 +181,7 @@ if set -q HX_BIN
 else
   set -g _hx_bin ${bin}
 end
+set -gx HX_HOOK_BIN "$_hx_bin" # what records, for hx doctor to check
 function _hx_preexec --on-event fish_preexec
   set -g _hx_cwd $PWD
 end

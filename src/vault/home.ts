@@ -186,6 +186,24 @@ export class HxHome {
     }
   }
 
+  /**
+   * Whether files can be written in the directory (created if needed): writes and removes a
+   * probe file, as recording would.
+   *
+   * @returns `null` when they can, else why not.
+   */
+  writableProblem(): string | null {
+    try {
+      this.ensure();
+      const probe = join(this.path, `.write-probe-${crypto.randomUUID()}`);
+      Deno.writeTextFileSync(probe, "");
+      Deno.removeSync(probe);
+      return null;
+    } catch (err) {
+      return ((err as { cause?: Error }).cause ?? (err as Error)).message;
+    }
+  }
+
   /** The sync configuration, or `null` before `hx sync init`/`join`. */
   readConfig(): SyncConfig | null {
     let text: string;

@@ -68,8 +68,8 @@ export default command({
     const exit = intOption("exit", v.exit);
     try {
       const now = Date.now();
+      inv.home.ensure(); // first: an unusable data directory says so, in its category
       if (inv.home.pausedUntil(now) !== null) return;
-      inv.home.ensure();
       const vault = Vault.open(inv.home.dbPath);
       let due = false;
       try {
