@@ -132,7 +132,9 @@ export async function runDoctor(
         status.quarantine.total === 0,
         status.quarantine.total === 0
           ? "empty"
-          : `${status.quarantine.total} objects, retried with backoff (hx sync status)`,
+          : `${status.quarantine.total} objects set aside since ${
+            new Date(status.quarantine.first[0]?.first_seen ?? 0).toISOString()
+          }, retried with backoff: hx sync quarantine lists them (retry tries them now, clear starts afresh)`,
       );
       check(
         "auto-sync",

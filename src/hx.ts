@@ -24,6 +24,13 @@ import {
   type JoinOptions,
   joinVault,
 } from "./sync/setup.ts";
+import {
+  clearQuarantine,
+  listQuarantine,
+  type QuarantineEntry,
+  retryQuarantineNow,
+  summarizeQuarantine,
+} from "./vault/quarantine.ts";
 import { type SyncStatus, syncStatus } from "./sync/status.ts";
 import {
   findEvents,
@@ -378,6 +385,38 @@ export class Hx {
       });
     }
     return sessionView(this.#vault.db, id);
+  }
+
+  /**
+   * The objects sync set aside (oldest first, at most `limit`), and how many there are.
+   *
+   * @param limit The most entries returned.
+   */
+  quarantined(limit = 1000): { total: number; entries: QuarantineEntry[] } {
+    const db = this.#vault.db;
+    return {
+      total: syncStatus(this.#home, this.#vault).quarantine.total,
+      entries: listQuarantine(db, { limit }),
+    };
+  }
+
+  /**
+   * Makes every quarantined object due at the next pull (`hx sync quarantine retry`).
+   *
+   * @returns How many there are.
+   */
+  retryQuarantined(): number {
+    return retryQuarantineNow(this.#vault.db, this.#now());
+  }
+
+  /**
+   * Empties the quarantine: the next pull tries every object afresh, and sets aside again
+   * whatever still fails (`hx sync quarantine clear`).
+   *
+   * @returns How many entries were removed.
+   */
+  clearQuarantined(): number {
+    return clearQuarantine(this.#vault.db);
   }
 
   /** Pins a session (pins sync and only grow). */

@@ -168,7 +168,7 @@ Deno.test("a second device joins with the exported key and both converge through
   }
 });
 
-Deno.test("hx sync status --json lists quarantined objects with category and message", async () => {
+Deno.test("hx sync status and hx sync quarantine list quarantined objects; clear and retry let a pull try them again", async () => {
   const root = await tempDir("hx-cli-q-");
   const store = join(root, "store");
   const a = join(root, "a");
@@ -190,12 +190,15 @@ Deno.test("hx sync status --json lists quarantined objects with category and mes
     await hx(a, ["sync", "push"]);
     const key = (await hx(a, ["sync", "key", "export"])).stdout.trim();
     await hx(b, ["sync", "join", "--store", `folder:${store}`, "--key", key]);
-    // corrupt every segment of a
+    // corrupt every segment of a (keeping the bytes, to put back later)
     const vault = JSON.parse(await Deno.readTextFile(join(a, "sync.json"))).vault_id;
     const segRoot = join(store, "vaults", vault, "objects", "segments");
+    const originals = new Map<string, Uint8Array>();
     for await (const node of Deno.readDir(segRoot)) {
       for await (const seg of Deno.readDir(join(segRoot, node.name))) {
-        await Deno.writeTextFile(join(segRoot, node.name, seg.name), "garbage");
+        const path = join(segRoot, node.name, seg.name);
+        originals.set(path, await Deno.readFile(path));
+        await Deno.writeTextFile(path, "garbage");
       }
     }
     const pull = await hx(b, ["sync", "pull"]);
@@ -210,6 +213,31 @@ Deno.test("hx sync status --json lists quarantined objects with category and mes
     assert.equal(status.last_error.category, "hash_mismatch");
     const human = await hx(b, ["sync", "status"]);
     assert.match(human.stdout, /quarantined objects: 1 \(1 hash_mismatch\)/);
+
+    const list = async () => JSON.parse((await hx(b, ["sync", "quarantine", "--json"])).stdout);
+    const listed = await list();
+    assert.equal(listed.total, 1);
+    assert.equal(listed.entries[0].category, "hash_mismatch");
+    assert.match((await hx(b, ["sync", "quarantine"])).stdout, /hash_mismatch .*segments/);
+    const doctor = JSON.parse((await hx(b, ["doctor", "--json"])).stdout);
+    assert.match(
+      doctor.checks.find((c: { name: string }) => c.name === "quarantine").detail,
+      /hx sync quarantine lists them/,
+    );
+    // clear: the list empties, and a pull sets the still-broken object aside again
+    const cleared = JSON.parse((await hx(b, ["sync", "quarantine", "clear", "--json"])).stdout);
+    assert.equal(cleared.entries, 1);
+    assert.equal((await list()).total, 0);
+    await hx(b, ["sync", "pull"]);
+    assert.equal((await list()).total, 1);
+    // repaired on the store, retry: the next pull takes it in
+    for (const [path, bytes] of originals) await Deno.writeFile(path, bytes);
+    const retried = JSON.parse((await hx(b, ["sync", "quarantine", "retry", "--json"])).stdout);
+    assert.equal(retried.entries, 1);
+    const repaired = JSON.parse((await hx(b, ["sync", "pull", "--json"])).stdout);
+    assert.equal(repaired.events.inserted, 1);
+    assert.equal((await list()).total, 0);
+    assert.equal((await hx(b, ["sync", "quarantine", "bogus"])).code, 2);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -58,6 +58,7 @@ const SYNC: Record<string, Loader> = {
   verify: () => load("sync_verify"),
   digest: () => load("sync_digest"),
   key: () => load("sync_key"),
+  quarantine: () => load("sync_quarantine"),
 };
 
 async function helpText(): Promise<string> {
