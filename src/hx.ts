@@ -395,7 +395,7 @@ export class Hx {
   quarantined(limit = 1000): { total: number; entries: QuarantineEntry[] } {
     const db = this.#vault.db;
     return {
-      total: syncStatus(this.#home, this.#vault).quarantine.total,
+      total: summarizeQuarantine(db, 0).total,
       entries: listQuarantine(db, { limit }),
     };
   }
