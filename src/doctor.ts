@@ -166,31 +166,44 @@ export async function runDoctor(
  * @returns The missing path, or `null` when all is there.
  */
 function missingProgram(words: string, env: (name: string) => string | undefined): string | null {
-  const [program, ...args] = words.split(" ").filter((w) => w !== "");
+  // The words came joined by spaces, so a path with spaces spans several: a path is there
+  // when it, or it with the words after it, names a file.
+  const parts = words.split(" ").filter((w) => w !== "");
+  const program = parts[0];
   if (program === undefined) return "a program";
-  const executable = (path: string) => {
+  const exists = (path: string, executable: boolean) => {
     try {
       const info = Deno.statSync(path);
-      return info.isFile && (info.mode === null || (info.mode & 0o111) !== 0);
+      return !executable || (info.isFile && (info.mode === null || (info.mode & 0o111) !== 0));
     } catch {
       return false;
     }
   };
+  /** How many words from `i` make a path that is there (0: none). */
+  const span = (i: number, executable: boolean) => {
+    for (let j = i + 1; j <= parts.length; j++) {
+      const word = parts.slice(i, j).join(" ");
+      const path = word.startsWith("file://") ? decodeURIComponent(new URL(word).pathname) : word;
+      if (exists(path, executable)) return j - i;
+    }
+    return 0;
+  };
+  let i = 1;
   if (program.includes("/")) {
-    if (!executable(program)) return program;
+    const n = span(0, true);
+    if (n === 0) return program;
+    i = n;
   } else if (
-    !(env("PATH") ?? "").split(":").some((dir) => dir !== "" && executable(`${dir}/${program}`))
+    !(env("PATH") ?? "").split(":").some((dir) => dir !== "" && exists(`${dir}/${program}`, true))
   ) {
     return `${program} (on PATH)`;
   }
-  for (const arg of args) {
-    const path = arg.startsWith("file://") ? decodeURIComponent(new URL(arg).pathname) : arg;
-    if (!path.startsWith("/")) continue;
-    try {
-      Deno.statSync(path);
-    } catch {
-      return path;
-    }
+  for (; i < parts.length; i++) {
+    const word = parts[i]!;
+    if (!word.startsWith("/") && !word.startsWith("file://")) continue;
+    const n = span(i, false);
+    if (n === 0) return word;
+    i += n - 1;
   }
   return null;
 }

@@ -503,6 +503,14 @@ Deno.test("hx doctor notices a hook whose program or script is gone, and a data 
     });
     assert.ok(!moved["shell hook"]!.ok);
     assert.match(moved["shell hook"]!.detail, new RegExp(`${dir}/old/cli.ts is not there`));
+    // A script whose path has a space in it is there (the words came joined by spaces).
+    await Deno.mkdir(join(dir, "my code"));
+    await Deno.writeTextFile(join(dir, "my code", "cli.ts"), "");
+    const spaced = await checks(home, {
+      ...hooked,
+      HX_HOOK_BIN: `${Deno.execPath()} run -A ${join(dir, "my code", "cli.ts")}`,
+    });
+    assert.ok(spaced["shell hook"]!.ok, spaced["shell hook"]!.detail);
     const noProgram = await checks(home, { ...hooked, HX_HOOK_BIN: "hx-not-installed record" });
     assert.match(noProgram["shell hook"]!.detail, /hx-not-installed \(on PATH\) is not there/);
 
