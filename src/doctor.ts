@@ -5,6 +5,7 @@
  * @module
  */
 
+import { localTime } from "./_time.ts";
 import { messageOf } from "./errors.ts";
 import type { Hx } from "./hx.ts";
 import type { SyncStatus } from "./sync/status.ts";
@@ -133,7 +134,7 @@ export async function runDoctor(
         status.quarantine.total === 0
           ? "empty"
           : `${status.quarantine.total} objects set aside since ${
-            new Date(status.quarantine.first[0]?.first_seen ?? 0).toISOString()
+            localTime(status.quarantine.first[0]?.first_seen ?? 0)
           }, retried with backoff: hx sync quarantine lists them (retry tries them now, clear starts afresh)`,
       );
       check(
@@ -144,7 +145,7 @@ export async function runDoctor(
           : status.auto_sync.failures === 0
           ? `every ${status.auto_sync.interval_minutes} min`
           : `${status.auto_sync.failures} failed runs in a row; next attempt at ${
-            new Date(status.auto_sync.next_at ?? 0).toISOString()
+            localTime(status.auto_sync.next_at ?? 0)
           }`,
       );
     }

@@ -41,6 +41,7 @@ import {
 } from "./vault/events.ts";
 import { defaultHomePath, HxHome } from "./vault/home.ts";
 import { type ApplyResult, forget, type ForgetOptions } from "./vault/tombstones.ts";
+import { type HistoryStats, historyStats, type StatsQuery } from "./vault/stats.ts";
 import { Vault } from "./vault/vault.ts";
 import { blobPath, isCached, removeCachedBlobs } from "./vault/blob_cache.ts";
 import {
@@ -190,6 +191,11 @@ export class Hx {
   /** Searches history, newest first. */
   find(query: FindQuery = {}): StoredEvent[] {
     return findEvents(this.#vault.db, query);
+  }
+
+  /** Statistics of history: totals, the most run commands and programs, activity per day. */
+  stats(query: Omit<StatsQuery, "now">): HistoryStats {
+    return historyStats(this.#vault.db, { ...query, now: this.#now() });
   }
 
   /** Searches history one event at a time, newest last (the newest `limit`; 0: all). */

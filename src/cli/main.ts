@@ -44,6 +44,7 @@ const COMMANDS: Record<string, Loader> = {
   doctor: () => load("doctor"),
   info: () => load("info"),
   search: () => load("search"),
+  stats: () => load("stats"),
   demo: () => load("demo"),
 };
 

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { localTime } from "../_time.ts";
 import { HxError } from "../errors.ts";
 
 const UNITS: Record<string, number> = {
@@ -43,8 +44,8 @@ export function parseDuration(text: string): number {
 }
 
 /**
- * Parses a point in time: a duration ago (`15m`), an ISO 8601 date or date-time, or
- * epoch milliseconds.
+ * Parses a point in time: a duration ago (`15m`), an ISO 8601 date or date-time (local time
+ * unless it ends with `Z` or an offset; a space may stand for the `T`), or epoch milliseconds.
  *
  * @param text The time.
  * @param now The current time (ms).
@@ -54,7 +55,10 @@ export function parseDuration(text: string): number {
 export function parseTimeSpec(text: string, now: number): number {
   if (/^\d{12,}$/.test(text)) return Number(text);
   if (/^\d{4}-\d{2}-\d{2}/.test(text)) {
-    const ms = Date.parse(text);
+    // A date, or a date and time without an offset, is local time (Date.parse would take a
+    // date alone as UTC midnight); `Z` or an offset says otherwise.
+    const local = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00` : text.replace(" ", "T");
+    const ms = Date.parse(local);
     if (!Number.isNaN(ms)) return ms;
   }
   try {
@@ -142,7 +146,7 @@ export function forgetWindow(opts: { since: string; until?: string | undefined }
     throw new HxError(
       "invalid_input",
       `Cannot forget until ${
-        new Date(end).toISOString()
+        localTime(end, true)
       }: it is in the future (it would drop every later recording)`,
     );
   }

@@ -144,6 +144,11 @@ export class Db {
     return this.prepare(sql).all(...params) as T[];
   }
 
+  /** Defines (or redefines) a deterministic SQL function of one text argument on this connection. */
+  defineFunction(name: string, fn: (text: string) => string | number | null): void {
+    this.#db.function(name, { deterministic: true }, (v) => (typeof v === "string" ? fn(v) : null));
+  }
+
   /** Runs raw SQL (several statements, no parameters). */
   exec(sql: string): void {
     this.#db.exec(sql);

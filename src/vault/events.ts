@@ -346,8 +346,8 @@ export const EVENT_COLUMNS = `e.id, n.node_id, s.session_id, e.seq, e.started_at
 export const EVENTS_JOINED =
   "events e JOIN nodes n ON n.ref = e.node_ref JOIN sessions s ON s.ref = e.session_ref JOIN commands c ON c.id = e.cmd_id";
 
-/** The WHERE clause and parameters of a query. */
-function whereOf(query: FindQuery): { where: string; params: (string | number)[] } {
+/** The WHERE clause and parameters of a query over {@linkcode EVENTS_JOINED} (or `events e JOIN commands c`). */
+export function whereOf(query: FindQuery): { where: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const text = foldCase(query.text ?? "");

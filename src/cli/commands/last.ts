@@ -6,7 +6,7 @@
 
 import { command } from "../command.ts";
 import { printable, relativeTime, table } from "../format.ts";
-import { count, eventJson, printJson } from "../output.ts";
+import { count, eventJson, isoTime, printJson } from "../output.ts";
 
 export default command({
   usage: "hx last [--session ID] [--json]",
@@ -22,7 +22,7 @@ export default command({
     if (inv.json) {
       return printJson(inv.out, {
         ...view,
-        started_at: view.started_at === null ? null : new Date(view.started_at).toISOString(),
+        started_at: isoTime(view.started_at),
         events: view.events.map(eventJson),
         failures: view.failures.map((f) => ({
           before: f.before === null ? null : eventJson(f.before),

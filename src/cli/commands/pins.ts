@@ -6,7 +6,7 @@
 
 import { command } from "../command.ts";
 import { printable, relativeTime, table } from "../format.ts";
-import { count, printJson } from "../output.ts";
+import { count, isoTime, printJson } from "../output.ts";
 
 export default command({
   usage: "hx pins [--json]",
@@ -17,7 +17,7 @@ export default command({
     if (inv.json) {
       return printJson(
         inv.out,
-        pins.map((p) => ({ ...p, pinned_at: new Date(p.pinned_at).toISOString() })),
+        pins.map((p) => ({ ...p, pinned_at: isoTime(p.pinned_at) })),
       );
     }
     const now = Date.now();
