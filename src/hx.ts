@@ -60,9 +60,9 @@ import {
   latestSessionId,
   listPins,
   type PinnedSession,
-  pinSession,
   type SessionView,
   sessionView,
+  setPinned,
 } from "./vault/sessions.ts";
 
 /** What an automatic sync attempt did. */
@@ -425,9 +425,14 @@ export class Hx {
     return clearQuarantine(this.#vault.db);
   }
 
-  /** Pins a session (pins sync and only grow). */
+  /** Pins a session (pins sync to every device); `false` when it already was pinned. */
   pin(sessionId: string): boolean {
-    return pinSession(this.#vault, sessionId);
+    return setPinned(this.#vault, sessionId, true);
+  }
+
+  /** Unpins a session on every device (after sync); `false` when it was not pinned. */
+  unpin(sessionId: string): boolean {
+    return setPinned(this.#vault, sessionId, false);
   }
 
   /** Pinned sessions. */

@@ -664,7 +664,7 @@ Deno.test("terminal escape sequences in commands and host names are shown escape
   }
 });
 
-Deno.test("hx last and hx pin --last show this shell's session when it is the only one with history", async () => {
+Deno.test("hx last, hx pin --last and hx unpin act on this shell's session when it is the only one with history", async () => {
   const dir = await Deno.makeTempDir({ prefix: "hx-last-" });
   try {
     const home = join(dir, "home");
@@ -689,6 +689,11 @@ Deno.test("hx last and hx pin --last show this shell's session when it is the on
     const pin = await hx(home, ["pin", "--last"], { env });
     assert.equal(pin.code, 0, pin.stderr);
     assert.match(pin.stdout, /Pinned session only-shell/);
+    const unpin = await hx(home, ["unpin", "--session", "only-shell"]);
+    assert.equal(unpin.code, 0, unpin.stderr);
+    assert.match(unpin.stdout, /^Unpinned session only-shell\./);
+    assert.deepEqual(JSON.parse((await hx(home, ["pins", "--json"])).stdout), []);
+    assert.match((await hx(home, ["unpin", "--last"], { env })).stdout, /was not pinned/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

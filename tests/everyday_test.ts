@@ -166,14 +166,60 @@ Deno.test("hx last shows the latest other session with each failure in context; 
     await b.hx.pull();
     assert.equal(b.hx.last({ sessionId: "deploy-session" }).pinned, true);
     assert.deepEqual(b.hx.pins().map((p) => [p.session_id, p.commands]), [["deploy-session", 5]]);
-    // b pins it too: still one pinned session, pinned by both
-    b.hx.pin("deploy-session");
-    await b.hx.push();
-    await a.hx.pull();
-    assert.equal(a.hx.pins()[0]!.pinned_by.length, 2);
+    // pinned on a: pinning it on b changes nothing
+    assert.equal(b.hx.pin("deploy-session"), false);
   } finally {
     await a.dispose();
     await b.dispose();
+    await Deno.remove(store.path, { recursive: true });
+  }
+});
+
+Deno.test("an unpin on one device unpins everywhere, even from a clock behind, and a device joining later agrees", async () => {
+  const clock = { now: Date.UTC(2026, 10, 22, 9) };
+  const behind = { now: clock.now - 3_600_000 }; // b's clock is an hour slow
+  const store = await tempStore();
+  const a = await device("a", clock);
+  const b = await device("b", behind);
+  const c = await device("c", clock);
+  try {
+    await a.hx.syncInit({ store: store.uri });
+    const key = await a.hx.exportKey();
+    await b.hx.syncJoin({ store: store.uri, key });
+    await command(a.hx, "make deploy", clock.now += 1000, 0, "deploy");
+    assert.equal(a.hx.pin("deploy"), true);
+    await a.hx.push();
+    await b.hx.pull();
+    assert.equal(b.hx.last({ sessionId: "deploy" }).pinned, true);
+
+    // b unpins it an hour "before" a pinned it, by its own clock: it still wins
+    assert.equal(b.hx.unpin("deploy"), true);
+    assert.equal(b.hx.unpin("deploy"), false, "unpinning twice changes nothing");
+    assert.deepEqual(b.hx.pins(), []);
+    await b.hx.push();
+    await a.hx.pull();
+    assert.equal(a.hx.last({ sessionId: "deploy" }).pinned, false);
+    assert.deepEqual(a.hx.pins(), []);
+
+    // a pins it again; c joins afterwards and reads every segment: a's pin, b's unpin, a's pin
+    clock.now += 1000;
+    assert.equal(a.hx.pin("deploy"), true);
+    await a.hx.push();
+    await c.hx.syncJoin({ store: store.uri, key });
+    await c.hx.pull();
+    assert.deepEqual(c.hx.pins().map((p) => [p.session_id, p.pinned_by]), [["deploy", [
+      a.hx.nodeId,
+    ]]]);
+    await b.hx.pull();
+    assert.equal(b.hx.last({ sessionId: "deploy" }).pinned, true);
+    await assert.rejects(
+      Promise.resolve().then(() => a.hx.unpin("no-such-session")),
+      (e: HxError) => e.category === "not_found",
+    );
+  } finally {
+    await a.dispose();
+    await b.dispose();
+    await c.dispose();
     await Deno.remove(store.path, { recursive: true });
   }
 });

@@ -37,6 +37,7 @@ const COMMANDS: Record<string, Loader> = {
   pause: () => load("pause"),
   resume: () => load("resume"),
   pin: () => load("pin"),
+  unpin: () => load("unpin"),
   pins: () => load("pins"),
   attach: () => load("attach"),
   artifacts: () => load("artifacts"),

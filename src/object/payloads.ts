@@ -63,11 +63,18 @@ export interface ArtifactRecord {
   created_at: number;
 }
 
-/** A session pinned by a device. Pins only grow: pinned anywhere means pinned. */
+/**
+ * A device pinning or unpinning a session. The latest action on a session, by any device,
+ * decides (an unpin wins a tie); records written before unpinning existed have no `pinned`
+ * and are pins.
+ */
 export interface PinRecord {
   session_id: string;
   node_id: string;
+  /** When the device pinned (or unpinned) it (ms). */
   pinned_at: number;
+  /** `false` for an unpin. */
+  pinned: boolean;
 }
 
 /** What a segment carries. */
@@ -228,6 +235,13 @@ function intOrNull(o: Obj, f: string, what: string, min: number, max: number): n
   return o[f] === null || o[f] === undefined ? null : int(o, f, what, min, max);
 }
 
+function flag(o: Obj, f: string, what: string, absent: boolean): boolean {
+  const v = o[f];
+  if (v === undefined) return absent;
+  if (typeof v !== "boolean") fail(what, `${f} must be true or false`);
+  return v;
+}
+
 function ownedBy(o: Obj, what: string, node: string, imported = false): string {
   const owner = text(o, "node_id", what, 36, UUID_RE);
   if (owner !== node && !(imported && owner === IMPORT_NODE_ID)) {
@@ -305,6 +319,7 @@ function checkPin(value: unknown, node: string): PinRecord {
     session_id: text(o, "session_id", what, LIMITS.sessionIdChars, SESSION_RE),
     node_id: ownedBy(o, what, node),
     pinned_at: int(o, "pinned_at", what, 0, MAX_TS),
+    pinned: flag(o, "pinned", what, true),
   };
 }
 

@@ -359,4 +359,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_session ON events (session_ref, started_at);
     `,
   },
+  {
+    version: 4,
+    description: "unpinning: each device's latest pin or unpin of a session",
+    sql: `
+      -- 1: this device's latest action on the session was a pin (at pinned_at), 0: an unpin.
+      ALTER TABLE pins ADD COLUMN pinned INTEGER NOT NULL DEFAULT 1;
+    `,
+  },
 ];

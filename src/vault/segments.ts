@@ -134,10 +134,11 @@ export function segmentPayload(db: Db, segmentId: string): SegmentPayload {
        FROM artifacts WHERE segment_id = ? ORDER BY created_at`,
       segmentId,
     ),
-    pins: db.all(
-      `SELECT session_id, node_id, pinned_at FROM pins WHERE segment_id = ? ORDER BY pinned_at`,
+    pins: db.all<{ session_id: string; node_id: string; pinned_at: number; pinned: number }>(
+      `SELECT session_id, node_id, pinned_at, pinned FROM pins WHERE segment_id = ?
+       ORDER BY pinned_at`,
       segmentId,
-    ),
+    ).map((p) => ({ ...p, pinned: p.pinned === 1 })),
   } as SegmentPayload;
 }
 

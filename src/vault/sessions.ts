@@ -32,13 +32,21 @@ export function insertSession(db: Db, session: SessionRecord, segmentId: string 
   );
 }
 
-/** Records another device's pin (pins only grow). */
+/**
+ * Records a device's pin or unpin, keeping each device's latest action on a session (an unpin
+ * wins a tie): importing its segments in any order ends in the same row.
+ */
 export function insertPin(db: Db, pin: PinRecord, segmentId: string | null): void {
   db.run(
-    "INSERT OR IGNORE INTO pins (session_id, node_id, pinned_at, segment_id) VALUES (?, ?, ?, ?)",
+    `INSERT INTO pins (session_id, node_id, pinned_at, pinned, segment_id) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (session_id, node_id) DO UPDATE SET
+       pinned_at = excluded.pinned_at, pinned = excluded.pinned, segment_id = excluded.segment_id
+     WHERE excluded.pinned_at > pins.pinned_at
+       OR (excluded.pinned_at = pins.pinned_at AND excluded.pinned < pins.pinned)`,
     pin.session_id,
     pin.node_id,
     pin.pinned_at,
+    pin.pinned ? 1 : 0,
     segmentId,
   );
 }
@@ -141,41 +149,65 @@ export function sessionView(db: Db, sessionId: string): SessionView {
   };
 }
 
-/** Whether any device pinned the session. */
+/** The latest pin or unpin of a session by any device (an unpin wins a tie), if any. */
+function latestPinAction(db: Db, sessionId: string): { at: number; pinned: boolean } | undefined {
+  const row = db.get<{ at: number; pinned: number }>(
+    `SELECT pinned_at AS at, pinned FROM pins WHERE session_id = ?
+     ORDER BY pinned_at DESC, pinned ASC LIMIT 1`,
+    sessionId,
+  );
+  return row === undefined ? undefined : { at: row.at, pinned: row.pinned === 1 };
+}
+
+/** Whether the session is pinned: the latest action on it, by any device, was a pin. */
 export function isPinned(db: Db, sessionId: string): boolean {
-  return db.get("SELECT 1 FROM pins WHERE session_id = ? LIMIT 1", sessionId) !== undefined;
+  return latestPinAction(db, sessionId)?.pinned === true;
 }
 
 /**
- * Pins a session on this device. Pins only grow: pinned on any device means pinned
- * everywhere after sync, and pinning twice changes nothing.
+ * Pins or unpins a session on this device. The latest action by any device decides, so an
+ * unpin on one device unpins everywhere after sync. The action is stamped after the latest
+ * one this device knows of, so that it wins even when this clock is behind the other's.
  *
  * @param vault This device's index.
  * @param sessionId The session.
- * @returns Whether this device had not pinned it before.
+ * @param pinned Pin (`true`) or unpin.
+ * @returns Whether that changed anything (`false`: it already was so).
  * @throws {HxError} `not_found` when no command of the session is known.
  */
-export function pinSession(vault: Vault, sessionId: string): boolean {
+export function setPinned(vault: Vault, sessionId: string, pinned: boolean): boolean {
   const db = vault.db;
-  const known = db.get("SELECT 1 FROM sessions WHERE session_id = ?", sessionId);
-  if (known === undefined) {
-    throw new HxError("not_found", `Cannot pin session ${sessionId}: no such session here`);
-  }
-  return db.run(
-    "INSERT OR IGNORE INTO pins (session_id, node_id, pinned_at) VALUES (?, ?, ?)",
-    sessionId,
-    vault.nodeId,
-    vault.now(),
-  ) > 0;
+  return db.transaction(() => {
+    const known = db.get("SELECT 1 FROM sessions WHERE session_id = ?", sessionId);
+    if (known === undefined) {
+      throw new HxError(
+        "not_found",
+        `Cannot ${pinned ? "pin" : "unpin"} session ${sessionId}: no such session here`,
+      );
+    }
+    const latest = latestPinAction(db, sessionId);
+    if ((latest?.pinned ?? false) === pinned) return false;
+    db.run(
+      `INSERT INTO pins (session_id, node_id, pinned_at, pinned, segment_id)
+       VALUES (?, ?, ?, ?, NULL)
+       ON CONFLICT (session_id, node_id) DO UPDATE SET
+         pinned_at = excluded.pinned_at, pinned = excluded.pinned, segment_id = NULL`,
+      sessionId,
+      vault.nodeId,
+      Math.max(vault.now(), (latest?.at ?? 0) + 1),
+      pinned ? 1 : 0,
+    );
+    return true;
+  });
 }
 
 /** A pinned session. */
 export interface PinnedSession {
   /** The pinned session's id. */
   session_id: string;
-  /** When it was first pinned (by any device). */
+  /** When it was pinned (the earliest pin since the latest unpin, by any device). */
   pinned_at: number;
-  /** Devices that pinned it. */
+  /** Devices that pinned it since it was last unpinned. */
   pinned_by: string[];
   /** How many of its commands are known here. */
   commands: number;
@@ -185,9 +217,14 @@ export interface PinnedSession {
 
 /** Every pinned session, most recently pinned first. */
 export function listPins(db: Db): PinnedSession[] {
+  // A pin counts when it is later than the session's latest unpin (an unpin wins a tie).
   const rows = db.all<{ session_id: string; pinned_at: number; pinned_by: string }>(
-    `SELECT session_id, min(pinned_at) AS pinned_at, group_concat(node_id) AS pinned_by
-     FROM pins GROUP BY session_id ORDER BY min(pinned_at) DESC`,
+    `SELECT p.session_id, min(p.pinned_at) AS pinned_at, group_concat(p.node_id) AS pinned_by
+     FROM pins p
+     WHERE p.pinned = 1 AND p.pinned_at > coalesce(
+       (SELECT max(u.pinned_at) FROM pins u WHERE u.session_id = p.session_id AND u.pinned = 0),
+       -1)
+     GROUP BY p.session_id ORDER BY min(p.pinned_at) DESC`,
   );
   return rows.map((r) => {
     const stats = db.get<{ n: number; first: string | null }>(
