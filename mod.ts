@@ -48,6 +48,7 @@ export type { PinnedSession, SessionView } from "./src/vault/sessions.ts";
 export { hookScript, type KeyBindings } from "./src/history/shell_hooks.ts";
 export type { FindQuery, InsertCounts, StoredEvent, StreamQuery } from "./src/vault/events.ts";
 export type { HistoryStats, StatsQuery, Tally } from "./src/vault/stats.ts";
+export type { LeftState } from "./src/vault/leave.ts";
 export type { SlotKdf } from "./src/crypto/key_slot.ts";
 export type { ApplyResult, ForgetOptions } from "./src/vault/tombstones.ts";
 export type { PushCounts, PushOptions, PushResult } from "./src/sync/push.ts";

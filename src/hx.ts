@@ -41,6 +41,7 @@ import {
 } from "./vault/events.ts";
 import { defaultHomePath, HxHome } from "./vault/home.ts";
 import { type ApplyResult, forget, type ForgetOptions } from "./vault/tombstones.ts";
+import { forgetVaultState, type LeftState } from "./vault/leave.ts";
 import { type HistoryStats, historyStats, type StatsQuery } from "./vault/stats.ts";
 import { Vault } from "./vault/vault.ts";
 import { blobPath, isCached, removeCachedBlobs } from "./vault/blob_cache.ts";
@@ -255,6 +256,33 @@ export class Hx {
   /** Joins an existing vault with its key export string or a passphrase. */
   syncJoin(opts: Omit<JoinOptions, "storeOptions" | "now">): Promise<{ vaultId: string }> {
     return joinVault(this.#home, this.#setup(opts));
+  }
+
+  /**
+   * Leaves the vault: pushes what this device has not published yet (unless `push` is
+   * `false`), then forgets the vault in the index and removes the sync setup and the key.
+   * History stays on this device; what it published stays in the vault for the others.
+   *
+   * @param opts `push: false` leaves without pushing first.
+   * @returns The vault left, the push (if any) and the history kept.
+   */
+  async syncLeave(
+    opts: { push?: boolean } = {},
+  ): Promise<{ vaultId: string; push: PushResult | null } & LeftState> {
+    const config = this.#home.readConfig();
+    if (config === null) {
+      throw new HxError("precondition", "Cannot leave: this device is not set up for sync", {
+        code: "not_configured",
+      });
+    }
+    return (await withLock(this.#home.lockPath, async () => {
+      const pushed = opts.push === false ? null : await this.#withContext((ctx) => push(ctx, {}));
+      // The index first: killed after this, the device still syncs and republishes all.
+      const kept = forgetVaultState(this.#vault.db);
+      await this.#home.removeConfig();
+      await this.#home.removeKey(config.vault_id);
+      return { vaultId: config.vault_id, push: pushed, ...kept };
+    }))!;
   }
 
   #setup<T extends object>(opts: T): T & { storeOptions?: OpenStoreOptions; now: () => number } {

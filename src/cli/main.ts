@@ -61,6 +61,7 @@ const SYNC: Record<string, Loader> = {
   digest: () => load("sync_digest"),
   key: () => load("sync_key"),
   quarantine: () => load("sync_quarantine"),
+  leave: () => load("sync_leave"),
 };
 
 async function helpText(): Promise<string> {
