@@ -14,7 +14,12 @@ import type { RecordRules } from "../config.ts";
 import { basename } from "node:path";
 import { HxError } from "../errors.ts";
 import { type EventRecord, IMPORT_NODE_ID } from "../object/payloads.ts";
-import { type InsertCounts, insertEvents, recordedInSecond } from "../vault/events.ts";
+import {
+  type InsertCounts,
+  insertEvents,
+  recordedInSecond,
+  recordedRuns,
+} from "../vault/events.ts";
 import { insertSession } from "../vault/sessions.ts";
 import type { Vault } from "../vault/vault.ts";
 import { parseBash } from "./parse_bash.ts";
@@ -124,6 +129,31 @@ function seqOf(startedAt: number | null, h: number): number {
   return startedAt === null ? h : Math.floor(startedAt / 1000) * 1048576 + (h % 1048576);
 }
 
+function secondKey(cmd: string, startedAt: number): number {
+  return hash53(`${Math.floor(startedAt / 1000)}\0${cmd}`);
+}
+
+/**
+ * What the shell hook recorded while the file's commands ran: hashes of command and second,
+ * read in one query rather than one per line.
+ */
+function hookedSeconds(vault: Vault, commands: readonly ParsedCommand[]): Set<number> {
+  let from = Infinity;
+  let to = -Infinity;
+  for (const c of commands) {
+    if (c.started_at === null) continue;
+    if (c.started_at < from) from = c.started_at;
+    if (c.started_at > to) to = c.started_at;
+  }
+  const keys = new Set<number>();
+  if (from > to) return keys;
+  const start = Math.floor(from / 1000) * 1000;
+  for (const r of recordedRuns(vault.db, start, Math.floor(to / 1000) * 1000 + 999)) {
+    keys.add(secondKey(r.cmd, r.started_at));
+  }
+  return keys;
+}
+
 /**
  * Imports parsed commands as this node's events.
  *
@@ -143,13 +173,17 @@ export function importCommands(
   let ignored = 0;
   const seen = new Map<number, number>(); // occurrences, by hash of the identity
   const events: EventRecord[] = [];
+  const hooked = hookedSeconds(vault, commands);
   commands.forEach((c, i) => {
     if (opts.rules?.ignores(c.cmd, null)) {
       ignored++;
       return;
     }
     const cmd = redactSecrets(c.cmd, opts.rules?.secretPatterns);
-    if (c.started_at !== null && recordedInSecond(vault.db, cmd, c.started_at)) {
+    if (
+      c.started_at !== null && hooked.has(secondKey(cmd, c.started_at)) &&
+      recordedInSecond(vault.db, cmd, c.started_at) // a hash can collide: confirm
+    ) {
       recorded++; // the shell hook recorded it already, with more detail
       return;
     }

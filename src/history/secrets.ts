@@ -21,6 +21,16 @@ interface Rule {
   re: RegExp;
   /** The replacement (may keep groups, e.g. the name of an assignment). */
   replace: string;
+  /**
+   * Texts one of which every match contains (in lower case when `fold`): a command with none
+   * of them is not run through the expression. Most commands hold no secret; this makes
+   * redaction a few string searches for them.
+   */
+  any: readonly string[];
+  /** A text every match also contains. */
+  also?: string;
+  /** Whether `any` is searched in the command in lower case. */
+  fold?: boolean;
 }
 
 const SECRET_NAME =
@@ -31,41 +41,55 @@ const RULES: readonly Rule[] = [
     name: "private key block",
     re: /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g,
     replace: REDACTED,
+    any: ["PRIVATE KEY-----"],
   },
   {
     name: "hx key export",
     re: /hxk1_[0-9a-f]{32}_[0-9a-f]{64}_[0-9a-f]{8}/g,
     replace: `hxk1_${REDACTED}`,
+    any: ["hxk1_"],
   },
   {
     name: "AWS access key id",
     re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[0-9A-Z]{16}\b/g,
     replace: REDACTED,
+    any: ["AKIA", "ASIA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA"],
   },
   {
     name: "GitHub token",
     re: /\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b/g,
     replace: REDACTED,
+    any: ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
   },
-  { name: "GitLab token", re: /\bglpat-[A-Za-z0-9_-]{20,}/g, replace: REDACTED },
-  { name: "Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, replace: REDACTED },
+  { name: "GitLab token", re: /\bglpat-[A-Za-z0-9_-]{20,}/g, replace: REDACTED, any: ["glpat-"] },
+  { name: "Slack token", re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, replace: REDACTED, any: ["xox"] },
   {
     name: "Slack webhook",
     re: /https:\/\/hooks\.slack\.com\/services\/[A-Za-z0-9/]+/g,
     replace: `https://hooks.slack.com/services/${REDACTED}`,
+    any: ["https://hooks.slack.com/services/"],
   },
-  { name: "Stripe key", re: /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}/g, replace: REDACTED },
-  { name: "Google API key", re: /\bAIza[0-9A-Za-z_-]{35}/g, replace: REDACTED },
+  {
+    name: "Stripe key",
+    re: /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}/g,
+    replace: REDACTED,
+    any: ["_live_", "_test_"],
+  },
+  { name: "Google API key", re: /\bAIza[0-9A-Za-z_-]{35}/g, replace: REDACTED, any: ["AIza"] },
   {
     name: "credentials in a URL",
     re: /\b([a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^\s:/@'"]*):([^\s@/'"]+)@/g,
     replace: `$1:${REDACTED}@`,
+    any: ["@"],
+    also: "://",
   },
   {
     name: "Authorization header",
     re:
       /((?:authorization|proxy-authorization|x-api-key|api-key|private-token)\s*:\s*(?:(?:bearer|basic|token|digest)\s+)?)("[^"]*"|'[^']*'|[^\s'"]+)/gi,
     replace: `$1${REDACTED}`,
+    any: ["authorization", "api-key", "private-token"],
+    fold: true,
   },
   {
     name: "secret assignment",
@@ -74,12 +98,30 @@ const RULES: readonly Rule[] = [
       "gi",
     ),
     replace: `$1=${REDACTED}`,
+    any: [
+      "secret",
+      "token",
+      "pass",
+      "apikey",
+      "api_key",
+      "accesskey",
+      "access_key",
+      "privatekey",
+      "private_key",
+      "credential",
+      "auth",
+    ],
+    also: "=",
+    fold: true,
   },
   {
     name: "secret flag",
     re:
       /(--(?:password|passwd|pass|passphrase|token|secret|api-key|apikey|access-key|secret-key|auth-token|client-secret)(?:=|\s+))("[^"]*"|'[^']*'|[^\s'"]+)/gi,
     replace: `$1${REDACTED}`,
+    any: ["pass", "token", "secret", "api-key", "apikey", "access-key"],
+    also: "--",
+    fold: true,
   },
 ];
 
@@ -122,13 +164,35 @@ export function compilePatterns(patterns: readonly string[]): RegExp[] {
  */
 export function redactSecrets(cmd: string, extra: readonly RegExp[] = []): string {
   let out = cmd;
+  let lower: string | undefined;
   for (const rule of RULES) {
+    if (rule.also !== undefined && !out.includes(rule.also)) continue;
+    const hay = rule.fold ? (lower ??= out.toLowerCase()) : out;
+    if (!rule.any.some((n) => hay.includes(n))) continue;
     rule.re.lastIndex = 0;
-    out = out.replace(rule.re, rule.replace);
+    const next = out.replace(rule.re, rule.replace);
+    if (next !== out) lower = undefined;
+    out = next;
   }
   for (const re of extra) {
     re.lastIndex = 0;
     out = out.replace(re, REDACTED);
+  }
+  return out;
+}
+
+/**
+ * {@linkcode redactSecrets} without the quick checks: every expression runs on every command.
+ * The reference the quick checks are tested against.
+ *
+ * @param cmd The command as typed.
+ * @returns The command with every secret replaced by `(redacted)`.
+ */
+export function redactSecretsThoroughly(cmd: string): string {
+  let out = cmd;
+  for (const rule of RULES) {
+    rule.re.lastIndex = 0;
+    out = out.replace(rule.re, rule.replace);
   }
   return out;
 }

@@ -103,6 +103,40 @@ export class Refs {
     return ref;
   }
 
+  /**
+   * Resolves many command texts at once (creating the new ones with no runs): a query per
+   * 500 texts and an insert per 100 new ones, instead of two statements per text.
+   */
+  resolveCommands(texts: Iterable<string>): void {
+    const missing = new Set<string>();
+    for (const t of texts) if (!this.#commands.has(t)) missing.add(t);
+    if (missing.size === 0) return;
+    const all = [...missing];
+    for (let i = 0; i < all.length; i += 500) {
+      const chunk = all.slice(i, i + 500);
+      const found = this.#db.all<{ id: number; cmd: string }>(
+        `SELECT id, cmd FROM commands WHERE cmd IN (${chunk.map(() => "?").join(", ")})`,
+        ...chunk,
+      );
+      for (const r of found) this.#commands.set(r.cmd, r.id);
+    }
+    const fresh = all.filter((t) => !this.#commands.has(t));
+    let next = this.#db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM commands")!.n;
+    for (let i = 0; i < fresh.length; i += 100) {
+      const chunk = fresh.slice(i, i + 100);
+      const args: (string | number)[] = [];
+      for (const t of chunk) {
+        this.#commands.set(t, ++next);
+        args.push(next, t);
+      }
+      this.#db.prepare(
+        `INSERT INTO commands (id, cmd, last_at, runs) VALUES ${
+          chunk.map(() => "(?, ?, 0, 0)").join(", ")
+        }`,
+      ).run(...args);
+    }
+  }
+
   /** The id of a command text (created with no runs; insertion counts them). */
   command(cmd: string): number {
     let id = this.#commands.get(cmd);
@@ -142,8 +176,8 @@ export interface InsertOptions {
 
 const EVENT_COLUMNS_SQL =
   "(node_ref, session_ref, seq, started_at, ended_at, duration_ms, exit_code, cwd, cmd_id, host, origin, segment_id)";
-/** Rows per INSERT: a few rows per call costs a third of one call per row. */
-const BATCH = 10;
+/** Rows per INSERT: many rows per call cost a fraction of one call per row. */
+const BATCH = 100;
 const ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 function insertSql(rows: number): string {
@@ -186,11 +220,10 @@ export function insertEvents(
       args.length = 0;
       rows = 0;
     };
-    for (const e of events) {
-      if (windows.length > 0 && isCovered(windows, e)) {
-        counts.covered++;
-        continue;
-      }
+    const kept = windows.length === 0 ? events : events.filter((e) => !isCovered(windows, e));
+    counts.covered = events.length - kept.length;
+    if (kept.length > 1) refs.resolveCommands(kept.map((e) => e.cmd));
+    for (const e of kept) {
       args.push(
         refs.node(e.node_id),
         refs.session(e.session_id),
@@ -221,12 +254,14 @@ export function insertEvents(
         before.e,
       );
     }
-    // Texts met only in duplicates have no run: drop them before indexing the new ones.
-    db.run("DELETE FROM commands WHERE id > ? AND runs = 0", before.c);
+    // Index the new texts, then drop those met only in duplicates (no run): in this order the
+    // delete trigger removes entries that exist (an external-content index is corrupted by
+    // deleting an entry it never had).
     db.run(
       "INSERT INTO commands_fts (rowid, cmd) SELECT id, cmd FROM commands WHERE id > ?",
       before.c,
     );
+    db.run("DELETE FROM commands WHERE id > ? AND runs = 0", before.c);
   });
   return counts;
 }
@@ -278,6 +313,28 @@ export function recordedInSecond(db: Db, cmd: string, startedAt: number): boolea
     second + 999,
     IMPORT_NODE_ID,
   ) !== undefined;
+}
+
+/**
+ * The runs recorded by a shell hook (not imported from a file) that started in a window, as
+ * command text and start time: for an import to skip, in one query, what the hook recorded.
+ *
+ * @param db The index.
+ * @param from The window's start (ms).
+ * @param to Its end (ms), inclusive.
+ * @returns The runs, lazily.
+ */
+export function* recordedRuns(
+  db: Db,
+  from: number,
+  to: number,
+): Generator<{ cmd: string; started_at: number }> {
+  const rows = db.prepareUncached(
+    `SELECT c.cmd AS cmd, e.started_at AS started_at FROM events e JOIN commands c ON c.id = e.cmd_id
+     WHERE e.started_at BETWEEN ? AND ?
+       AND e.node_ref != coalesce((SELECT ref FROM nodes WHERE node_id = ?), -1)`,
+  ).iterate(from, to, IMPORT_NODE_ID);
+  for (const row of rows) yield row as { cmd: string; started_at: number };
 }
 
 /**
