@@ -4,7 +4,9 @@
  * @module
  */
 
-export { localDate, localTime } from "../_time.ts";
+import { localDate, localTime } from "../_time.ts";
+
+export { localDate, localTime };
 
 /** "12s ago", "5m ago", "3h ago", "2d ago", or the local date for older times. */
 export function relativeTime(ms: number, now: number): string {
