@@ -105,6 +105,10 @@ Deno.test("hx stats counts days and hx find shows times in the local time zone; 
       (await hx(home, ["find", "--format", "{time}", "ls"], { env: { TZ: tz } })).stdout.trim();
     assert.equal(await time("UTC"), "2023-11-16 01:00:00");
     assert.equal(await time("America/Los_Angeles"), "2023-11-15 17:00:00");
+    // the table people read gives an age for recent runs and the local date for older ones
+    const table = await hx(home, ["find", "ls"], { env: { TZ: "America/Los_Angeles" } });
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^2023-11-15\s+100ms\s+ls$/m);
     const human = await hx(home, ["stats", "--until", String(T0 + 14 * HOUR), "--days", "3"], {
       env: { TZ: "America/Los_Angeles" },
     });
