@@ -5,7 +5,6 @@
  * @module
  */
 
-import { localTime } from "../_time.ts";
 import { HxError } from "../errors.ts";
 
 const UNITS: Record<string, number> = {
@@ -123,35 +122,4 @@ export function endFromUptime(then: string, uptimeNow: number | null, now: numbe
   if (uptimeNow === null || !/^\d+(\.\d+)?$/.test(then)) return now;
   const lag = (uptimeNow - Number(then)) * 1000;
   return lag >= 0 && lag <= 600_000 ? Math.round(now - lag) : now;
-}
-
-/**
- * The window `hx forget` forgets: from `since` ago to `until` (default: now). A window may
- * not end in the future: a tombstone reaching past its making would silently drop every
- * later recording.
- *
- * @param opts `since` (a duration ago) and optionally `until` (a point in time).
- * @param now The current time (ms).
- * @returns The window (ms, inclusive).
- * @throws {HxError} `invalid_input` for a bad time, a window that ends before it starts, or
- *   one that ends in the future.
- */
-export function forgetWindow(opts: { since: string; until?: string | undefined }, now: number): {
-  start: number;
-  end: number;
-} {
-  const start = now - parseDuration(opts.since);
-  const end = opts.until === undefined ? now : parseTimeSpec(opts.until, now);
-  if (end > now) {
-    throw new HxError(
-      "invalid_input",
-      `Cannot forget until ${
-        localTime(end, true)
-      }: it is in the future (it would drop every later recording)`,
-    );
-  }
-  if (end < start) {
-    throw new HxError("invalid_input", "Cannot forget: --until is before --since");
-  }
-  return { start, end };
 }

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { forgetWindow } from "../../history/time_spec.ts";
+import { parseDuration, parseTimeSpec } from "../../history/time_spec.ts";
+import { HxError } from "../../errors.ts";
 import { command, UsageError } from "../command.ts";
 import { localTime } from "../format.ts";
 import { count, isoTime, printJson } from "../output.ts";
@@ -45,3 +46,34 @@ export default command({
     );
   },
 });
+
+/**
+ * The window `hx forget` forgets: from `since` ago to `until` (default: now). A window may
+ * not end in the future: a tombstone reaching past its making would silently drop every
+ * later recording.
+ *
+ * @param opts `since` (a duration ago) and optionally `until` (a point in time).
+ * @param now The current time (ms).
+ * @returns The window (ms, inclusive).
+ * @throws {HxError} `invalid_input` for a bad time, a window that ends before it starts, or
+ *   one that ends in the future.
+ */
+function forgetWindow(opts: { since: string; until?: string | undefined }, now: number): {
+  start: number;
+  end: number;
+} {
+  const start = now - parseDuration(opts.since);
+  const end = opts.until === undefined ? now : parseTimeSpec(opts.until, now);
+  if (end > now) {
+    throw new HxError(
+      "invalid_input",
+      `Cannot forget until ${
+        localTime(end, true)
+      }: it is in the future (it would drop every later recording)`,
+    );
+  }
+  if (end < start) {
+    throw new HxError("invalid_input", "Cannot forget: --until is before --since");
+  }
+  return { start, end };
+}
