@@ -114,10 +114,10 @@ export class Refs {
     const all = [...missing];
     for (let i = 0; i < all.length; i += 500) {
       const chunk = all.slice(i, i + 500);
-      const found = this.#db.all<{ id: number; cmd: string }>(
+      // Not cached: each chunk size would stay in the statement cache for good.
+      const found = this.#db.prepareUncached(
         `SELECT id, cmd FROM commands WHERE cmd IN (${chunk.map(() => "?").join(", ")})`,
-        ...chunk,
-      );
+      ).all(...chunk) as { id: number; cmd: string }[];
       for (const r of found) this.#commands.set(r.cmd, r.id);
     }
     const fresh = all.filter((t) => !this.#commands.has(t));
@@ -129,7 +129,7 @@ export class Refs {
         this.#commands.set(t, ++next);
         args.push(next, t);
       }
-      this.#db.prepare(
+      this.#db.prepareUncached(
         `INSERT INTO commands (id, cmd, last_at, runs) VALUES ${
           chunk.map(() => "(?, ?, 0, 0)").join(", ")
         }`,
@@ -241,7 +241,7 @@ export function insertEvents(
       offered++;
       if (++rows === BATCH) flush(many);
     }
-    if (rows > 0) flush(db.prepare(insertSql(rows)));
+    if (rows > 0) flush(db.prepareUncached(insertSql(rows))); // the tail's size varies
     counts.duplicate = offered - counts.inserted;
     if (counts.duplicate > 0) mergeImported(db, refs, events);
     if (counts.inserted > 0) {

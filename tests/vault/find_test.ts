@@ -83,3 +83,22 @@ Deno.test("processes opening a new index at the same time all succeed, with one 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a text met only in a duplicate leaves the search index whole", () => {
+  const vault = Vault.open(":memory:");
+  insertEvents(vault.db, [event(vault, 1, "git status"), event(vault, 2, "ls")], {
+    origin: "here",
+  });
+  // the same identities again with other texts (a forged or re-imported copy): both are
+  // duplicates, so their texts are created, then dropped with no run
+  const copy = [event(vault, 1, "git stash"), event(vault, 2, "git statuses")];
+  assert.deepEqual(insertEvents(vault.db, copy, { origin: "here" }).duplicate, 2);
+  assert.deepEqual(findEvents(vault.db, { text: "git st" }).map((e) => e.cmd), ["git status"]);
+  assert.deepEqual(findEvents(vault.db, { text: "status" }).map((e) => e.cmd), ["git status"]);
+  assert.equal(
+    vault.db.get<{ n: number }>("SELECT count(*) AS n FROM commands WHERE runs = 0")!.n,
+    0,
+  );
+  vault.db.exec("INSERT INTO commands_fts (commands_fts, rank) VALUES ('integrity-check', 1)");
+  vault.close();
+});
