@@ -52,6 +52,7 @@ export type { LeftState } from "./src/vault/leave.ts";
 export type { SlotKdf } from "./src/crypto/key_slot.ts";
 export type { ApplyResult, ForgetOptions } from "./src/vault/tombstones.ts";
 export type { PushCounts, PushOptions, PushResult } from "./src/sync/push.ts";
+export type { DeletionCounts } from "./src/sync/compact.ts";
 export type { PullCounts, PullOptions, PullResult } from "./src/sync/pull.ts";
 export type { DeviceStatus, SyncStatus } from "./src/sync/status.ts";
 export type { RunKind, RunRecord } from "./src/vault/runs.ts";

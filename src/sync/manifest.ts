@@ -10,6 +10,7 @@
 import { sealObject } from "../crypto/envelope.ts";
 import { manifestKey } from "../object/keys.ts";
 import { encodeJson, type ManifestPayload } from "../object/payloads.ts";
+import { markBlobsErasable } from "../vault/packs.ts";
 import { floorOf, markImported, recordManifest, seenMap } from "../vault/peers.ts";
 import { release } from "../vault/quarantine.ts";
 import {
@@ -25,11 +26,15 @@ import {
 } from "../vault/tombstones.ts";
 import type { SyncContext } from "./context.ts";
 
-/** Whether a manifest must be written: something new to list, or `force`. */
+/**
+ * Whether a manifest must be written: something new to list, a device that replaced objects
+ * waits for this one to say it has seen that, or `force`.
+ */
 export function manifestDue(ctx: SyncContext, force: boolean): boolean {
   const db = ctx.vault.db;
   numberUploaded(db);
-  return force || unlistedSegments(db) > 0 || unpublishedTombstones(db) > 0;
+  return force || unlistedSegments(db) > 0 || unpublishedTombstones(db) > 0 ||
+    db.meta("ack_due") === "1";
 }
 
 /**
@@ -78,8 +83,10 @@ export async function publishManifest(
     opts.signal === undefined ? {} : { signal: opts.signal },
   );
   db.transaction(() => {
-    markSegmentsListed(db);
+    markSegmentsListed(db, seq);
+    markBlobsErasable(db, seq);
     markTombstonesPublished(db);
+    db.setMeta("ack_due", "0");
     recordManifest(db, manifest, etag ?? null, now);
     for (const s of manifest.segments) markImported(db, node, s, now);
     release(db, key);

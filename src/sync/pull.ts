@@ -246,7 +246,9 @@ class PullRun {
           ),
         );
       }
-      recordManifest(db, m, got.etag, now);
+      // A node that replaced objects deletes them once every device says it has seen this:
+      // this device's next push says so, even with nothing else to publish.
+      if (recordManifest(db, m, got.etag, now) > 0 && node !== self) db.setMeta("ack_due", "1");
       release(db, info.key);
     }
 
@@ -398,6 +400,9 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
       ),
     );
     await run.manifests(entries);
+    // Every manifest on the store now was listed after this device's latest one was written:
+    // what that one replaced may be deleted once those devices have seen it.
+    db.setMeta("pulled_seq", db.meta("manifest_seq") ?? "0");
     await run.objects(opts.scan ? { scanned: await run.scanned() } : {});
   } catch (err) {
     finish(false, err);

@@ -14,9 +14,11 @@ import { sealObject } from "../crypto/envelope.ts";
 import { segmentKey, vaultPrefix } from "../object/keys.ts";
 import { encodeJson } from "../object/payloads.ts";
 import type { MeterDelta } from "../store/metered.ts";
+import { planPacks } from "../vault/packs.ts";
 import { finishRun, startRun } from "../vault/runs.ts";
 import {
   dropSegment,
+  markClean,
   markUploaded,
   pendingUploads,
   sealPending,
@@ -28,6 +30,7 @@ import {
   type BlobUploadCounts,
   uploadPendingBlobs,
 } from "./blobs.ts";
+import { deleteReplaced, type DeletionCounts } from "./compact.ts";
 import { type SyncContext, verifyKey } from "./context.ts";
 import {
   DEFAULT_CONCURRENCY,
@@ -50,6 +53,11 @@ export interface PushOptions {
   maxSegmentBytes?: number;
   /** Rewrite the manifest even with nothing new (a pull found the one on the store older). */
   republish?: boolean;
+  /**
+   * Pack every run of small objects now (`hx sync compact`). Without it a push packs only
+   * when the manifest lists many objects, or objects hold forgotten records.
+   */
+  compact?: boolean;
   /** Told about progress through the objects to upload. */
   onProgress?: (done: number, total: number) => void;
   /** Told about bytes of blobs uploaded. */
@@ -68,6 +76,16 @@ export interface PushCounts {
   blobs: BlobUploadCounts;
   /** Unfinished uploads aborted (a killed push's, or stale ones). */
   aborted_uploads: number;
+  /**
+   * Compaction: packs written (and the objects they replace), and what was deleted from the
+   * store (objects every device has seen replaced, erased blobs); `failed` deletions are
+   * tried again by the next push.
+   */
+  compaction: {
+    packs: number;
+    replaced: number;
+    deleted: DeletionCounts & { failed: number };
+  };
   /** Bytes uploaded. */
   bytes: number;
   /** The seq of the manifest written, or `null` when there was nothing to publish. */
@@ -99,6 +117,7 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     events: 0,
     blobs: { uploaded: 0, present: 0, bytes: 0 },
     aborted_uploads: 0,
+    compaction: { packs: 0, replaced: 0, deleted: { objects: 0, blobs: 0, waiting: 0, failed: 0 } },
     bytes: 0,
     manifest_seq: null,
   };
@@ -120,8 +139,19 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     // Before uploading: the store may have lost what this device published (then it is
     // uploaded again with the rest).
     const republish = (await checkOwnManifest(ctx, signal)) || (opts.republish ?? false);
+    // Packs are planned from the index and uploaded with the new segments.
+    const packs = planPacks(db, ctx.vault.now(), { force: opts.compact ?? false });
+    counts.compaction.packs = packs.length;
+    counts.compaction.replaced = packs.reduce((n, p) => n + p.replaces, 0);
     await uploadSegments(ctx, opts, counts);
     counts.manifest_seq = await publishManifest(ctx, { force: republish, ...signal });
+    try {
+      counts.compaction.deleted = { ...await deleteReplaced(ctx, opts.signal), failed: 0 };
+    } catch (err) {
+      // Deleting is cleanup: a store that refuses it (or fails now) leaves it for later.
+      if (opts.signal?.aborted) throw err;
+      counts.compaction.deleted.failed++;
+    }
   } catch (err) {
     const spent = ctx.meter.since(before);
     finishRun(
@@ -182,11 +212,13 @@ async function uploadSegments(
     opts.concurrency ?? DEFAULT_CONCURRENCY,
     ctx.store.capabilities.maxConcurrency,
   );
-  await forEachConcurrent(segments, limit, async ({ segment_id, created_at }) => {
+  await forEachConcurrent(segments, limit, async ({ segment_id, created_at, first_no }) => {
+    markClean(db, segment_id); // a tombstone applied from now on marks it again
     const payload = segmentPayload(db, segment_id);
     const empty = payload.events.length + payload.sessions.length + payload.artifacts.length +
         payload.pins.length === 0;
-    if (empty) {
+    // A numbered one (a pack, a re-upload) goes up even empty: its numbers stay covered.
+    if (empty && first_no === null) {
       dropSegment(db, segment_id); // all of it was forgotten before it went up
     } else {
       const bytes = await sealObject(

@@ -367,4 +367,26 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE pins ADD COLUMN pinned INTEGER NOT NULL DEFAULT 1;
     `,
   },
+  {
+    version: 5,
+    description:
+      "compaction: packs that replace segments, objects a tombstone made stale, blobs to erase",
+    sql: `
+      -- The pack an own object is being replaced by (its records moved there); the object is
+      -- listed until the pack is uploaded, and deleted once every device has seen a manifest
+      -- without it (replaced_at_seq: the first such manifest of this device).
+      ALTER TABLE segments ADD COLUMN replaced_by TEXT;
+      -- 1: a tombstone removed records this object holds on the store: rewrite it.
+      ALTER TABLE segments ADD COLUMN dirty INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX segments_listed ON segments (first_no) WHERE first_no IS NOT NULL;
+
+      -- Blobs on the store that only forgotten artifacts referenced: deleted once every device
+      -- has seen a manifest of this device written after they were forgotten (after_seq).
+      CREATE TABLE erased_blobs (
+        blob_hash TEXT PRIMARY KEY,
+        forgotten_at INTEGER NOT NULL,
+        after_seq INTEGER
+      ) STRICT;
+    `,
+  },
 ];

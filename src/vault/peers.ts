@@ -71,9 +71,21 @@ export function floorOf(db: Db, node: string): number {
  * @param m The manifest.
  * @param etag Its etag on the store, if known.
  * @param now The time (ms).
+ * @returns How many objects the node declared before and this manifest no longer lists
+ *   (replaced by a pack: the node waits for every device to say it has seen this).
  */
-export function recordManifest(db: Db, m: ManifestPayload, etag: string | null, now: number): void {
-  db.transaction(() => {
+export function recordManifest(
+  db: Db,
+  m: ManifestPayload,
+  etag: string | null,
+  now: number,
+): number {
+  return db.transaction(() => {
+    const listed = new Set(m.segments.map((s) => s.segment_id));
+    const dropped = db.all<{ segment_id: string }>(
+      "SELECT segment_id FROM declared WHERE node_id = ?",
+      m.node_id,
+    ).filter((d) => !listed.has(d.segment_id)).length;
     db.run(
       `INSERT INTO peers (node_id, seq, etag, created_at, host, segments, seen, fetched_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -109,6 +121,7 @@ export function recordManifest(db: Db, m: ManifestPayload, etag: string | null, 
       );
     }
     recordClaims(db, m.seen);
+    return dropped;
   });
 }
 

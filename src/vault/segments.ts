@@ -142,17 +142,28 @@ export function segmentPayload(db: Db, segmentId: string): SegmentPayload {
   } as SegmentPayload;
 }
 
-/** An own segment sealed and not uploaded yet. */
+/** An own segment (or pack) sealed and not uploaded yet. */
 export interface PendingSegment {
   segment_id: string;
   created_at: number;
+  /** Its first number: set for a pack (the numbers it replaces) and for a re-upload. */
+  first_no: number | null;
 }
 
-/** Own segments sealed and not uploaded yet, oldest first. */
+/** Own segments and packs sealed and not uploaded yet, oldest first. */
 export function pendingUploads(db: Db): PendingSegment[] {
   return db.all<PendingSegment>(
-    "SELECT segment_id, created_at FROM segments WHERE sha256 IS NULL ORDER BY created_at, segment_id",
+    `SELECT segment_id, created_at, first_no FROM segments WHERE sha256 IS NULL
+     ORDER BY created_at, segment_id`,
   );
+}
+
+/**
+ * Notes that an own object's records are being read to upload it: a tombstone applied
+ * from now on marks it for rewriting again.
+ */
+export function markClean(db: Db, segmentId: string): void {
+  db.run("UPDATE segments SET dirty = 0 WHERE segment_id = ?", segmentId);
 }
 
 /** Records that an own segment landed on the store. */
@@ -209,9 +220,14 @@ export function numberUploaded(db: Db): number {
 /** How many own objects are numbered but not yet listed by a written manifest. */
 export function unlistedSegments(db: Db): number {
   return db.get<{ n: number }>(
-    "SELECT count(*) AS n FROM segments WHERE first_no IS NOT NULL AND listed = 0 AND replaced_at_seq IS NULL",
+    `SELECT count(*) AS n FROM segments WHERE first_no IS NOT NULL AND sha256 IS NOT NULL
+       AND listed = 0 AND replaced_at_seq IS NULL`,
   )!.n;
 }
+
+/** Own objects replaced by a pack that is uploaded: a manifest must list the pack instead. */
+const REPLACED = `replaced_by IS NOT NULL AND EXISTS
+  (SELECT 1 FROM segments p WHERE p.segment_id = segments.replaced_by AND p.sha256 IS NOT NULL)`;
 
 /** What this device's manifest lists: its numbered objects not replaced by a pack. */
 export function listedSegments(db: Db): ManifestSegment[] {
@@ -219,13 +235,24 @@ export function listedSegments(db: Db): ManifestSegment[] {
     `SELECT segment_id, sha256, bytes, events, first_no AS first, last_no AS last, start_ts,
        end_ts, created_at
      FROM segments WHERE first_no IS NOT NULL AND sha256 IS NOT NULL AND replaced_at_seq IS NULL
+       AND NOT (${REPLACED})
      ORDER BY first_no`,
   );
 }
 
-/** Marks every numbered object as listed by the manifest just written. */
-export function markSegmentsListed(db: Db): void {
-  db.run("UPDATE segments SET listed = 1 WHERE first_no IS NOT NULL AND listed = 0");
+/**
+ * Records what the manifest just written (seq `seq`) lists: every uploaded numbered object
+ * is listed, and the objects it no longer lists (replaced by an uploaded pack) are replaced
+ * as of `seq`: they may be deleted once every device has seen that seq.
+ */
+export function markSegmentsListed(db: Db, seq: number): void {
+  db.run(
+    "UPDATE segments SET listed = 1 WHERE first_no IS NOT NULL AND sha256 IS NOT NULL AND listed = 0",
+  );
+  db.run(
+    `UPDATE segments SET replaced_at_seq = ? WHERE replaced_at_seq IS NULL AND ${REPLACED}`,
+    seq,
+  );
 }
 
 /** How many of this device's events no written manifest lists yet. */
@@ -268,7 +295,36 @@ export function adoptSegment(db: Db, s: ManifestSegment): void {
       s.end_ts,
     );
     if (Number(db.meta("segment_no") ?? "0") < s.last) db.setMeta("segment_no", String(s.last));
+    if (s.last > s.first) {
+      // A pack: the objects this index knows inside its numbers are replaced by it.
+      const inside = db.all<{ segment_id: string }>(
+        `SELECT segment_id FROM segments WHERE first_no >= ? AND last_no <= ? AND segment_id != ?`,
+        s.first,
+        s.last,
+        s.segment_id,
+      ).map((r) => r.segment_id);
+      replaceBy(db, inside, s.segment_id);
+    }
   });
+}
+
+/**
+ * Moves the records of own objects to the pack that replaces them, and marks them replaced
+ * by it: they stay listed until the pack is uploaded.
+ *
+ * @param db The index.
+ * @param objects The objects replaced.
+ * @param pack The pack's segment id.
+ */
+export function replaceBy(db: Db, objects: readonly string[], pack: string): void {
+  for (let at = 0; at < objects.length; at += ID_CHUNK) {
+    const chunk = objects.slice(at, at + ID_CHUNK);
+    const marks = chunk.map(() => "?").join(",");
+    for (const table of ["events", "sessions", "pins", "artifacts"]) {
+      db.run(`UPDATE ${table} SET segment_id = ? WHERE segment_id IN (${marks})`, pack, ...chunk);
+    }
+    db.run(`UPDATE segments SET replaced_by = ? WHERE segment_id IN (${marks})`, pack, ...chunk);
+  }
 }
 
 /**

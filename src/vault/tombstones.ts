@@ -81,8 +81,12 @@ function removeCovered(
   const args: (string | number)[] = t.node_id === null
     ? [t.start_ts, t.end_ts]
     : [t.start_ts, t.end_ts, t.node_id];
-  const candidates = db.all<{ id: number; cmd_id: number; cmd: string }>(
-    `SELECT e.id, e.cmd_id, ${t.cmd_sha256 === null ? "NULL AS" : "c."}cmd FROM events e
+  const candidates = db.all<
+    { id: number; cmd_id: number; cmd: string; segment_id: string | null }
+  >(
+    `SELECT e.id, e.cmd_id, e.segment_id, ${
+      t.cmd_sha256 === null ? "NULL AS" : "c."
+    }cmd FROM events e
      ${t.cmd_sha256 === null ? "" : "JOIN commands c ON c.id = e.cmd_id"}
      WHERE e.started_at BETWEEN ? AND ?${nodeClause}`,
     ...args,
@@ -93,13 +97,16 @@ function removeCovered(
   const remove = db.prepare("DELETE FROM events WHERE id = ?");
   for (const e of doomed) remove.run(e.id);
   recountCommands(db, [...new Set(doomed.map((e) => e.cmd_id))]);
+  // This device's objects that hold what was just removed are rewritten by compaction.
+  markDirty(db, doomed.map((e) => e.segment_id));
   // Artifacts and sessions are forgotten by window (a command-only tombstone leaves them).
   if (t.cmd_sha256 !== null) return { events: doomed.length, artifacts: 0, orphanedBlobs: [] };
   const scope = t.node_id === null ? "" : " AND node_id = ?";
-  const shas = db.all<{ sha256: string }>(
-    `SELECT DISTINCT sha256 FROM artifacts WHERE created_at BETWEEN ? AND ?${scope}`,
+  const shas = db.all<{ sha256: string; blob_hash: string | null; segment_id: string | null }>(
+    `SELECT sha256, blob_hash, segment_id FROM artifacts WHERE created_at BETWEEN ? AND ?${scope}`,
     ...args,
   );
+  markDirty(db, shas.map((a) => a.segment_id));
   const artifacts = db.run(
     `DELETE FROM artifacts WHERE created_at BETWEEN ? AND ?${scope}`,
     ...args,
@@ -109,14 +116,28 @@ function removeCovered(
        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.session_ref = sessions.ref)`,
     ...args,
   );
-  const orphanedBlobs: string[] = [];
-  for (const { sha256 } of shas) {
+  const orphanedBlobs = new Set<string>();
+  for (const { sha256, blob_hash } of shas) {
     if (db.get("SELECT 1 FROM artifacts WHERE sha256 = ? LIMIT 1", sha256) === undefined) {
       db.run("DELETE FROM blobs WHERE sha256 = ?", sha256);
-      orphanedBlobs.push(sha256);
+      orphanedBlobs.add(sha256);
+      // Its copy on the store is erased too (by `sync/compact.ts`, once it is safe).
+      if (blob_hash !== null) {
+        db.run(
+          "INSERT OR IGNORE INTO erased_blobs (blob_hash, forgotten_at) VALUES (?, ?)",
+          blob_hash,
+          t.created_at,
+        );
+      }
     }
   }
-  return { events: doomed.length, artifacts, orphanedBlobs };
+  return { events: doomed.length, artifacts, orphanedBlobs: [...orphanedBlobs] };
+}
+
+/** Marks the own objects among `segmentIds` as holding removed records (`null`s skipped). */
+function markDirty(db: Db, segmentIds: readonly (string | null)[]): void {
+  const mark = db.prepare("UPDATE segments SET dirty = 1 WHERE segment_id = ? AND dirty = 0");
+  for (const id of new Set(segmentIds)) if (id !== null) mark.run(id);
 }
 
 /**

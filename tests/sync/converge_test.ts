@@ -113,9 +113,10 @@ Deno.test("re-importing the same objects changes nothing", async () => {
     // b forgets that it ever imported anything, and pulls everything again
     b.vault.db.exec("DELETE FROM imported; DELETE FROM peers; DELETE FROM declared");
     const again = await b.pull();
-    assert.equal(again.segments.imported, 3);
+    // a's forget made it rewrite its three segments into one pack without the forgotten event
+    assert.equal(again.segments.imported, 1);
     assert.equal(again.events.inserted, 0);
-    assert.equal(again.events.duplicate + again.events.covered, 6);
+    assert.equal(again.events.duplicate, 5);
     assert.deepEqual(b.state(), before);
   } finally {
     await pair.dispose();

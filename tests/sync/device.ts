@@ -10,6 +10,8 @@ import { recordEvent } from "../../src/history/record.ts";
 import { findEvents } from "../../src/vault/events.ts";
 import { forget } from "../../src/vault/tombstones.ts";
 import type { OpenStoreOptions } from "../../src/store/open.ts";
+import { openObject } from "../../src/crypto/envelope.ts";
+import { vaultPrefix } from "../../src/object/keys.ts";
 
 /** A shared clock tests can move. */
 export class Clock {
@@ -96,6 +98,35 @@ export class Device {
     } finally {
       await ctx.store.close?.();
     }
+  }
+
+  /**
+   * Every object of the vault on the store, opened with the key as an attacker holding it
+   * would: segments and manifests decrypted to their plaintext, blobs (streamed, their
+   * contents are not history) by key only.
+   */
+  async storeContents(): Promise<{ key: string; text: string | null }[]> {
+    const ctx = await this.context();
+    const out: { key: string; text: string | null }[] = [];
+    try {
+      for await (const info of ctx.store.list(vaultPrefix(ctx.vaultId))) {
+        const kind = /\.(hxseg|hxman)$/.exec(info.key)?.[1];
+        if (kind === undefined) {
+          out.push({ key: info.key, text: null });
+          continue;
+        }
+        const got = await ctx.store.get(info.key);
+        const { payload } = await openObject(got.data, {
+          key: ctx.key,
+          expect: { object_type: kind === "hxseg" ? "segment" : "manifest", vault_id: ctx.vaultId },
+          maxPlainBytes: 256 * 1024 * 1024,
+        });
+        out.push({ key: info.key, text: new TextDecoder().decode(payload) });
+      }
+    } finally {
+      await ctx.store.close?.();
+    }
+    return out;
   }
 
   /** Every event as `node/session/seq cmd`, sorted: the state devices must agree on. */

@@ -54,7 +54,9 @@ async function forgotten(s: TestStore): Promise<Forgotten> {
   await a.push();
   await b.pull();
   assert.ok(!b.commands().includes(SECRET) && !b.commands().includes(B_SECRET));
-  await b.push(); // b's manifest now carries the tombstone too (its segment still holds B_SECRET)
+  // b's manifest now carries the tombstone too, and lists a pack without B_SECRET instead of
+  // the segment that held it
+  await b.push();
   const vault = a.home.readConfig()!.vault_id;
   return { a, b, clock, key, vault, before };
 }
@@ -132,12 +134,14 @@ storeTest(
     // what the restore lost. a, the forgetter, stays offline.
     const push = await f.b.push();
     assert.notEqual(push.manifest_seq, null);
-    assert.equal(push.segments.uploaded, 1);
+    // the pack that replaced b's segment holding B_SECRET, and the new segment
+    assert.equal(push.segments.uploaded, 2);
     const { d, pulled } = await newcomer(s, f);
     assert.ok(!d.commands().includes(SECRET));
     assert.ok(d.commands().includes("after the backup"));
-    // the tombstone came before the segments: the secret was never inserted, only refused
-    assert.equal(pulled.events.covered, 2);
+    // the tombstone came before the segments: the secret a's rolled-back manifest still
+    // lists was never inserted, only refused
+    assert.equal(pulled.events.covered, 1);
     assert.equal(pulled.events.forgotten, 0);
     assert.equal(pulled.manifests.rollback, 1); // a's manifest is older than b saw it
   },
