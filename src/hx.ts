@@ -42,6 +42,7 @@ import {
 import { defaultHomePath, HxHome } from "./vault/home.ts";
 import { type ApplyResult, forget, type ForgetOptions } from "./vault/tombstones.ts";
 import { forgetVaultState, type LeftState } from "./vault/leave.ts";
+import { setPullSince } from "./vault/peers.ts";
 import { type HistoryStats, historyStats, type StatsQuery } from "./vault/stats.ts";
 import { Vault } from "./vault/vault.ts";
 import { blobPath, isCached, removeCachedBlobs } from "./vault/blob_cache.ts";
@@ -253,9 +254,18 @@ export class Hx {
     return initVault(this.#home, this.#setup(opts));
   }
 
-  /** Joins an existing vault with its key export string or a passphrase. */
-  syncJoin(opts: Omit<JoinOptions, "storeOptions" | "now">): Promise<{ vaultId: string }> {
-    return joinVault(this.#home, this.#setup(opts));
+  /**
+   * Joins an existing vault with its key export string or a passphrase. With `since` (ms),
+   * pulls fetch only objects holding history from then on; `pull({ all: true })` the rest.
+   */
+  async syncJoin(
+    opts: Omit<JoinOptions, "storeOptions" | "now"> & { since?: number },
+  ): Promise<{ vaultId: string }> {
+    const { since, ...join } = opts;
+    const joined = await joinVault(this.#home, this.#setup(join));
+    // What the device fetches is the index's business: `sync leave` forgets it with the rest.
+    setPullSince(this.#vault.db, since ?? null);
+    return joined;
   }
 
   /**
@@ -335,6 +345,23 @@ export class Hx {
       if (pulled.republish) pushed.manifest_seq = await publishManifest(ctx, { force: true });
       return { push: pushed, pull: pulled };
     }, opts.wait ?? true);
+  }
+
+  /**
+   * Compacts this device's published history now: pulls (so that what the other devices
+   * have seen is current), then pushes with every run of small objects, or objects holding
+   * forgotten records, rewritten into packs, and deletes from the store what every device
+   * has seen replaced. A sync does the same on its own when the manifest lists many objects
+   * or after a forget; replaced objects go at a later sync, once the others have seen them.
+   *
+   * @returns The pull and the push (its `compaction` says what was packed and deleted).
+   */
+  async compact(): Promise<{ pull: PullResult; push: PushResult }> {
+    return (await this.#session(async (ctx) => {
+      const pulled = await pull(ctx);
+      const pushed = await push(ctx, { compact: true, republish: pulled.republish });
+      return { pull: pulled, push: pushed };
+    }))!;
   }
 
   /** The sync status; works before sync is set up. */

@@ -62,6 +62,7 @@ const SYNC: Record<string, Loader> = {
   key: () => load("sync_key"),
   quarantine: () => load("sync_quarantine"),
   leave: () => load("sync_leave"),
+  compact: () => load("sync_compact"),
 };
 
 async function helpText(): Promise<string> {

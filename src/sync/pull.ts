@@ -28,8 +28,10 @@ import {
   isImported,
   listPeers,
   markImported,
+  notLocal,
   recordClaims,
   recordManifest,
+  setPullSince,
 } from "../vault/peers.ts";
 import {
   quarantine,
@@ -62,6 +64,8 @@ export interface PullOptions {
   onProgress?: (done: number, total: number) => void;
   /** Largest stored object fetched (default: the bounds of `limits.ts`). */
   maxObjectBytes?: number;
+  /** Fetch all history from now on, also what a `--since` join left on the store. */
+  all?: boolean;
 }
 
 /** What a pull did. */
@@ -91,6 +95,8 @@ export interface PullCounts {
   events: { inserted: number; duplicate: number; covered: number; forgotten: number };
   /** Objects in quarantine after this pull. */
   quarantined: number;
+  /** History left on the store because this device joined `--since` (objects, events). */
+  not_local: { objects: number; events: number };
   /** Failures of this pull by category. */
   errors: Partial<Record<ErrorCategory, number>>;
   /** This device's own manifest on the store is older than it knows: its next push rewrites it. */
@@ -120,6 +126,7 @@ function emptyCounts(): PullCounts {
     segments: { imported: 0, covered: 0, failed: 0, waiting: 0 },
     events: { inserted: 0, duplicate: 0, covered: 0, forgotten: 0 },
     quarantined: 0,
+    not_local: { objects: 0, events: 0 },
     errors: {},
     republish: false,
   };
@@ -381,6 +388,7 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
   const run = new PullRun(ctx, opts);
   const finish = (ok: boolean, error: unknown): PullResult => {
     run.counts.quarantined = quarantineCount(db);
+    run.counts.not_local = notLocal(db);
     const spent = ctx.meter.since(before);
     const result = { ...run.counts, requests: spent.requests, retries: spent.retries };
     finishRun(db, runId, {
@@ -393,6 +401,7 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
   };
   try {
     await verifyKey(ctx);
+    if (opts.all) setPullSince(db, null);
     const entries = await Array.fromAsync(
       ctx.store.list(
         manifestsPrefix(ctx.vaultId),

@@ -122,6 +122,7 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     manifest_seq: null,
   };
   const signal = opts.signal === undefined ? {} : { signal: opts.signal };
+  let cleanupError: unknown = undefined;
   try {
     await verifyKey(ctx);
     counts.sealed = sealPending(ctx.vault, {
@@ -148,9 +149,11 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     try {
       counts.compaction.deleted = { ...await deleteReplaced(ctx, opts.signal), failed: 0 };
     } catch (err) {
-      // Deleting is cleanup: a store that refuses it (or fails now) leaves it for later.
+      // Deleting is cleanup: a store that refuses it (or fails now) leaves it for later; the
+      // run record keeps the error for `hx sync status`.
       if (opts.signal?.aborted) throw err;
       counts.compaction.deleted.failed++;
+      cleanupError = err;
     }
   } catch (err) {
     const spent = ctx.meter.since(before);
@@ -163,7 +166,17 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     throw err;
   }
   const spent = ctx.meter.since(before);
-  finishRun(db, runId, { ok: true, counts, requests: spent.requests }, ctx.vault.now());
+  finishRun(
+    db,
+    runId,
+    {
+      ok: true,
+      counts,
+      requests: spent.requests,
+      ...(cleanupError === undefined ? {} : { error: cleanupError }),
+    },
+    ctx.vault.now(),
+  );
   return { ...counts, requests: spent.requests, retries: spent.retries };
 }
 

@@ -9,7 +9,7 @@ import type { ErrorCategory } from "../errors.ts";
 import { redactStoreUri } from "../store/uri.ts";
 import { countEvents } from "../vault/events.ts";
 import type { HxHome } from "../vault/home.ts";
-import { listPeers } from "../vault/peers.ts";
+import { listPeers, notLocal, pullSince } from "../vault/peers.ts";
 import { type QuarantineSummary, summarizeQuarantine } from "../vault/quarantine.ts";
 import { lastError, lastRun, lastSuccessfulRun, type RunRecord } from "../vault/runs.ts";
 import { pendingEvents } from "../vault/segments.ts";
@@ -71,6 +71,11 @@ export interface SyncStatus {
     code: string | null;
     hint: string | null;
   } | null;
+  /**
+   * History this device leaves on the store (it joined with `--since`): since when it
+   * fetches (ms), and the objects and events older than that not here.
+   */
+  not_local: { since: number; objects: number; events: number } | null;
   /** Objects that failed to import: how many, by category, and the oldest few. */
   quarantine: QuarantineSummary;
   /** Every device of the vault, as its latest manifest showed it. */
@@ -101,6 +106,7 @@ export function syncStatus(home: HxHome, vault: Vault): SyncStatus {
     this_device: p.node_id === vault.nodeId,
   }));
   const paused = home.pausedUntil(vault.now());
+  const since = pullSince(db);
   return {
     configured: config !== null,
     home: home.path,
@@ -126,6 +132,7 @@ export function syncStatus(home: HxHome, vault: Vault): SyncStatus {
       code: error.error_code,
       hint: error.error_hint,
     },
+    not_local: since === null ? null : { since, ...notLocal(db) },
     quarantine: summarizeQuarantine(db),
     devices,
     auto_sync: readAutoSync(db, config, home.autoSyncOverride),

@@ -40,8 +40,10 @@ export function forgetVaultState(db: Db): LeftState {
       DELETE FROM declared;
       DELETE FROM imported;
       DELETE FROM quarantine;
+      DELETE FROM erased_blobs;
       DELETE FROM runs WHERE kind IN ('push', 'pull');
-      DELETE FROM meta WHERE key LIKE 'autosync_%' OR key = 'uploads_swept_at';
+      DELETE FROM meta WHERE key LIKE 'autosync_%'
+        OR key IN ('uploads_swept_at', 'pulled_seq', 'ack_due', 'pull_since');
     `);
     return db.get<LeftState>(
       `SELECT coalesce(sum(origin = 0), 0) AS own_events, coalesce(sum(origin = 1), 0) AS other_events

@@ -9,7 +9,7 @@
 
 import { uuidv7 } from "../_ids.ts";
 import type { Db } from "./db.ts";
-import type { Peer } from "./peers.ts";
+import { declaredMissing, type Peer } from "./peers.ts";
 import { replaceBy } from "./segments.ts";
 
 /** When and how this device's objects are packed. */
@@ -179,7 +179,7 @@ export function markBlobsErasable(db: Db, seq: number): void {
 /**
  * Blobs only forgotten artifacts referenced, that may be deleted from the store: every
  * device has seen (or is long silent since) a manifest of this device carrying the
- * tombstones that erased them, every object declared has been imported here, and no
+ * tombstones that erased them, every object declared that it fetches is here, and no
  * artifact this device knows refers to them again.
  */
 export function deletableBlobs(
@@ -193,11 +193,7 @@ export function deletableBlobs(
     pulledSeq(db),
   );
   if (rows.length === 0) return [];
-  const behind = db.get(
-    `SELECT 1 FROM declared d WHERE NOT EXISTS
-       (SELECT 1 FROM imported i WHERE i.node_id = d.node_id AND i.segment_id = d.segment_id)`,
-  );
-  if (behind !== undefined) return [];
+  if (declaredMissing(db).length > 0) return [];
   const referenced = db.prepare("SELECT 1 FROM artifacts WHERE blob_hash = ? LIMIT 1");
   const out: string[] = [];
   for (const r of rows) {

@@ -158,9 +158,43 @@ export interface DeclaredSegment extends ManifestSegment {
 }
 
 /**
- * Declared objects not imported here yet. `covered` says whether the segment numbers of the
- * object are all here already (a pack of segments this device imported one by one): it is
- * then recorded, not fetched.
+ * Since when this device fetches history (ms), or `null` for all of it: a device that joined
+ * with `--since` leaves older objects on the store until `hx sync pull --all`.
+ */
+export function pullSince(db: Db): number | null {
+  const v = db.meta("pull_since");
+  return v === undefined ? null : Number(v);
+}
+
+/** Sets (or, with `null`, clears) since when this device fetches history. */
+export function setPullSince(db: Db, since: number | null): void {
+  if (since === null) db.run("DELETE FROM meta WHERE key = 'pull_since'");
+  else db.setMeta("pull_since", String(since));
+}
+
+/**
+ * Whether a declared object is one this device fetches: any, unless it holds only events
+ * older than {@linkcode pullSince} (an object without events, sessions or pins only, always).
+ */
+const WANTED = "(?1 IS NULL OR d.events = 0 OR d.end_ts >= ?1)";
+
+/** Declared objects not here that this device leaves on the store (`--since`): count and events. */
+export function notLocal(db: Db): { objects: number; events: number } {
+  const since = pullSince(db);
+  if (since === null) return { objects: 0, events: 0 };
+  return db.get<{ objects: number; events: number }>(
+    `SELECT count(*) AS objects, coalesce(sum(d.events), 0) AS events FROM declared d
+     WHERE NOT ${WANTED} AND NOT EXISTS
+       (SELECT 1 FROM imported i WHERE i.node_id = d.node_id AND i.segment_id = d.segment_id)`,
+    since,
+  )!;
+}
+
+/**
+ * Declared objects not imported here yet, that this device fetches (see
+ * {@linkcode pullSince}). `covered` says whether the segment numbers of the object are all
+ * here already (a pack of segments this device imported one by one): it is then recorded,
+ * not fetched.
  *
  * @param db The index.
  * @returns The objects, oldest first.
@@ -172,8 +206,10 @@ export function declaredMissing(db: Db): (DeclaredSegment & { covered: boolean }
        (SELECT coalesce(sum(i.last_no - i.first_no + 1), 0) FROM imported i
         WHERE i.node_id = d.node_id AND i.first_no >= d.first_no AND i.last_no <= d.last_no) AS have
      FROM declared d
-     WHERE NOT EXISTS (SELECT 1 FROM imported i WHERE i.node_id = d.node_id AND i.segment_id = d.segment_id)
+     WHERE ${WANTED} AND NOT EXISTS
+       (SELECT 1 FROM imported i WHERE i.node_id = d.node_id AND i.segment_id = d.segment_id)
      ORDER BY d.created_at, d.segment_id`,
+    pullSince(db),
   ).map(({ have, ...d }) => ({ ...d, covered: have >= d.last - d.first + 1 }));
 }
 

@@ -8,12 +8,14 @@ import { command } from "../command.ts";
 import { count, optional, printJson, progress, requestsLine } from "../output.ts";
 
 export default command({
-  usage: "hx sync pull [--scan] [--json]",
-  summary: "import what other devices published (--scan: repair by importing every segment found)",
-  options: { scan: { type: "boolean" } },
+  usage: "hx sync pull [--all] [--scan] [--json]",
+  summary:
+    "import what other devices published (--all: also history a --since join left; --scan: repair by importing every segment found)",
+  options: { scan: { type: "boolean" }, all: { type: "boolean" } },
   async run(inv) {
     const result = await (await inv.hx()).pull({
       ...(inv.values.scan ? { scan: true } : {}),
+      ...(inv.values.all ? { all: true } : {}),
       ...optional("onProgress", progress(inv.json, "pull")),
     });
     if (inv.json) return printJson(inv.out, result);

@@ -7,8 +7,8 @@
 import type { SyncStatus } from "../../sync/status.ts";
 import { adviceFor } from "../advice.ts";
 import { command } from "../command.ts";
-import { printable, relativeTime, table } from "../format.ts";
-import { isoTime, printJson } from "../output.ts";
+import { localDate, printable, relativeTime, table } from "../format.ts";
+import { count, isoTime, printJson } from "../output.ts";
 
 /** The status as `--json` shows it: times as ISO strings, the last error with what to do. */
 function statusJson(s: SyncStatus) {
@@ -35,6 +35,7 @@ function statusJson(s: SyncStatus) {
       })),
     },
     devices: s.devices.map((d) => ({ ...d, last_push_at: isoTime(d.last_push_at) })),
+    not_local: s.not_local === null ? null : { ...s.not_local, since: isoTime(s.not_local.since) },
     auto_sync: {
       ...s.auto_sync,
       next_at: isoTime(s.auto_sync.next_at),
@@ -80,6 +81,12 @@ export default command({
           s.last_pull?.ok === false ? " (last attempt failed)" : ""
         }`,
       ],
+      ...(s.not_local === null ? [] : [[
+        "not local",
+        `history before ${localDate(s.not_local.since)}: ${
+          count(s.not_local.events, "command")
+        } in ${count(s.not_local.objects, "object")} on the store (hx sync pull --all)`,
+      ]]),
     ]));
     if (s.last_error !== null) {
       inv.out(

@@ -1,3 +1,5 @@
+// The sync verbs a person runs by hand: leaving a vault, compacting what this device published.
+
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { HxError } from "../src/errors.ts";
@@ -119,5 +121,105 @@ Deno.test("hx sync leave --no-push works without the key; leaving twice says the
     assert.equal(JSON.parse((await hxCli(home, ["find", "--json"])).stdout).length, 1);
   } finally {
     await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("hx sync compact packs this device's segments, says what waits, and deletes them at the next compact", async () => {
+  const clock = { now: Date.UTC(2026, 10, 22, 9) };
+  const store = await Deno.makeTempDir({ prefix: "hx-compact-store-" });
+  const a = await device("a", clock);
+  try {
+    await a.hx.syncInit({ store: `folder:${store}` });
+    for (const cmd of ["one", "two", "three"]) {
+      a.record(cmd);
+      await a.hx.push();
+    }
+    a.hx.close(); // the CLI is another process
+    const first = await hxCli(a.home, ["sync", "compact", "--json"]);
+    assert.equal(first.code, 0, first.stderr);
+    const packed = JSON.parse(first.stdout).push.compaction;
+    assert.deepEqual(packed, {
+      packs: 1,
+      replaced: 3,
+      deleted: { objects: 0, blobs: 0, waiting: 3, failed: 0 },
+    });
+    const second = await hxCli(a.home, ["sync", "compact"]);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, "Nothing to pack.\nDeleted 3 objects from the store.\n");
+    const b = await device("b", clock);
+    try {
+      await b.hx.syncJoin({ store: `folder:${store}`, key: await exportKeyOf(a.home) });
+      const pulled = await b.hx.pull();
+      assert.equal(pulled.segments.imported, 1);
+      assert.deepEqual(b.commands(), ["one", "three", "two"]);
+    } finally {
+      await b.dispose();
+    }
+  } finally {
+    await a.dispose().catch(() => {});
+    await Deno.remove(store, { recursive: true });
+  }
+});
+
+async function exportKeyOf(home: string): Promise<string> {
+  const hx = Hx.open({ home });
+  try {
+    return await hx.exportKey();
+  } finally {
+    hx.close();
+  }
+}
+
+Deno.test("hx sync join --since fetches only recent history, status says what stays on the store, pull --all fetches it", async () => {
+  const day = 86_400_000;
+  const clock = { now: Date.now() - 200 * day };
+  const store = await Deno.makeTempDir({ prefix: "hx-since-store-" });
+  const a = await device("a", clock);
+  const home = await Deno.makeTempDir({ prefix: "hx-since-c-" });
+  try {
+    await a.hx.syncInit({ store: `folder:${store}` });
+    a.record("from last spring");
+    await a.hx.push();
+    clock.now = Date.now() - 100 * day;
+    a.record("from the summer");
+    await a.hx.push();
+    clock.now = Date.now() - day;
+    a.record("from yesterday");
+    await a.hx.push();
+    const key = await a.hx.exportKey();
+
+    const join = await hxCli(home, [
+      "sync",
+      "join",
+      "--store",
+      `folder:${store}`,
+      "--key",
+      "-",
+      "--since",
+      "90d",
+    ], { stdin: key });
+    assert.equal(join.code, 0, join.stderr);
+    const pulled = JSON.parse((await hxCli(home, ["sync", "pull", "--json"])).stdout);
+    assert.equal(pulled.events.inserted, 1);
+    assert.deepEqual(pulled.not_local, { objects: 2, events: 2 });
+    const status = await hxCli(home, ["sync", "status"]);
+    assert.match(
+      status.stdout,
+      /not local +history before \d{4}-\d\d-\d\d: 2 commands in 2 objects/,
+    );
+    const find = await hxCli(home, ["find", "--cmd-only"]);
+    assert.equal(find.stdout, "from yesterday\n");
+
+    const all = JSON.parse((await hxCli(home, ["sync", "pull", "--all", "--json"])).stdout);
+    assert.equal(all.events.inserted, 2);
+    assert.deepEqual(all.not_local, { objects: 0, events: 0 });
+    const statusJson = JSON.parse((await hxCli(home, ["sync", "status", "--json"])).stdout);
+    assert.equal(statusJson.not_local, null);
+    const everything = await hxCli(home, ["find", "--cmd-only"]);
+    assert.equal(everything.stdout, "from last spring\nfrom the summer\nfrom yesterday\n");
+  } finally {
+    await a.dispose();
+    await Deno.remove(store, { recursive: true });
+    await Deno.remove(home, { recursive: true });
   }
 });
