@@ -53,6 +53,7 @@ export type { SlotKdf } from "./src/crypto/key_slot.ts";
 export type { ApplyResult, ForgetOptions } from "./src/vault/tombstones.ts";
 export type { PushCounts, PushOptions, PushResult } from "./src/sync/push.ts";
 export type { DeletionCounts } from "./src/sync/compact.ts";
+export { PACK_POLICY, type PackPolicy } from "./src/vault/packs.ts";
 export type { PullCounts, PullOptions, PullResult } from "./src/sync/pull.ts";
 export type { DeviceStatus, SyncStatus } from "./src/sync/status.ts";
 export type { RunKind, RunRecord } from "./src/vault/runs.ts";

@@ -26,6 +26,7 @@ const SIZES = quick
     scaleNodes: 5,
     scalePer: 10_000,
     records: 10,
+    agingPushes: 200,
   }
   : {
     import: 100_000,
@@ -36,6 +37,7 @@ const SIZES = quick
     scaleNodes: 20,
     scalePer: 50_000,
     records: 40,
+    agingPushes: 2000,
   };
 
 function log(message: string): void {
@@ -370,6 +372,17 @@ async function main() {
         "ssh deploy",
       ]);
     }],
+    ["aging", async () => {
+      log(`aging (${server.kind}): 3 devices x ${SIZES.agingPushes} pushes of 5 commands`);
+      const store = uriFor(server, `aging-${crypto.randomUUID()}`);
+      result.aging = await scenario("aging", {
+        store,
+        devices: 3,
+        pushes: SIZES.agingPushes,
+        per: 5,
+        tmp,
+      }, s3Env);
+    }],
     ["record", async () => {
       log(`record: ${SIZES.records} runs of hx record as a whole process`);
       result.record = await recordLatency(tmp, SIZES.records);
@@ -456,6 +469,28 @@ function targets(r: any) {
       s.first_screen_p95_ms <= 150,
     );
     out.search_keystroke_p95_ms = t(s.keystroke_p95_ms, "<= 30", s.keystroke_p95_ms <= 30);
+  }
+  if (r.aging) {
+    const a = r.aging;
+    const KiB = 1024;
+    out.aging_manifest_kib = t(
+      Math.round(a.manifest_bytes_after / KiB * 10) / 10,
+      "<= 64",
+      a.manifest_bytes_after <= 64 * KiB,
+    );
+    out.aging_join = t(
+      a.join.seconds,
+      "<= 50 GETs, <= 2 s",
+      a.join.requests.get <= 50 && a.join.seconds <= 2,
+    );
+    const inc = a.incremental_pull;
+    out.aging_incremental_pull = t(
+      inc.object_bytes_read,
+      "1 LIST, 2 GETs, < 16 KiB",
+      inc.requests.list === 1 && inc.requests.get === 2 && inc.object_bytes_read < 16 * KiB,
+    );
+    const slowest = Math.max(...a.compaction.map((c: { seconds: number }) => c.seconds));
+    out.aging_compaction_seconds = t(slowest, "<= 5", slowest <= 5);
   }
   if (r.record) {
     out.record_p50_ms = t(r.record.p50_ms, "<= 45", r.record.p50_ms <= 45);

@@ -4,6 +4,10 @@
 
 import { join } from "node:path";
 import { Hx } from "../src/hx.ts";
+import { manifestsPrefix } from "../src/object/keys.ts";
+import { Meter } from "../src/store/metered.ts";
+import { openStore } from "../src/store/open.ts";
+import { PACK_POLICY } from "../src/vault/packs.ts";
 import { zshHistory } from "./data.ts";
 
 type Args = Record<string, unknown>;
@@ -36,7 +40,113 @@ async function device(args: Args, name: string): Promise<{ hx: Hx; dir: string }
   return { hx: Hx.open({ home: join(dir, "home"), host: name }), dir };
 }
 
+/** Sizes of every manifest of the vault on the store (bytes), largest first. */
+async function manifestSizes(uri: string, vaultId: string): Promise<number[]> {
+  const store = await openStore(uri, {});
+  try {
+    const sizes = [];
+    for await (const info of store.list(manifestsPrefix(vaultId))) sizes.push(info.size);
+    return sizes.sort((x, y) => y - x);
+  } finally {
+    await store.close?.();
+  }
+}
+
 const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
+  /**
+   * A vault grown old: D devices each push P times (C commands each, as auto-sync does every
+   * 10 minutes of activity) with compaction held back, so every device lists P segments;
+   * then each compacts, the devices sync until what was replaced is deleted, a fresh device
+   * joins, and a synced device pulls after one small push.
+   */
+  async aging(args) {
+    const store = args.store as string;
+    const pushes = args.pushes as number;
+    const per = args.per as number;
+    const devices = [];
+    for (let i = 0; i < (args.devices as number); i++) devices.push(await device(args, `age${i}`));
+    await devices[0]!.hx.syncInit({ store });
+    const key = await devices[0]!.hx.exportKey();
+    for (const d of devices.slice(1)) await d.hx.syncJoin({ store, key });
+    const vaultId = (await devices[0]!.hx.status()).vault_id!;
+    let at = Date.now() - 3 * pushes * per * 1000;
+    const held = { ...PACK_POLICY, maxListed: Number.MAX_SAFE_INTEGER };
+    let start = performance.now();
+    for (let p = 0; p < pushes; p++) {
+      for (const [i, d] of devices.entries()) {
+        for (let k = 0; k < per; k++) {
+          d.hx.record({ cmd: `age${i} step ${p}.${k}`, session_id: `s${i}`, started_at: at++ });
+        }
+        await d.hx.push({ packPolicy: held });
+      }
+      if ((p + 1) % 500 === 0) console.error(`  aging: ${p + 1}/${pushes} pushes per device`);
+    }
+    const aging_seconds = seconds(start);
+    const before = await manifestSizes(store, vaultId);
+
+    const compaction = [];
+    for (const d of devices) {
+      start = performance.now();
+      const pushed = await d.hx.push({ compact: true });
+      compaction.push({
+        seconds: seconds(start),
+        packs: pushed.compaction.packs,
+        replaced: pushed.compaction.replaced,
+      });
+    }
+    // Syncs until every device has seen every pack and deleted what it replaced.
+    let deleted = 0;
+    for (let round = 0; round < 3; round++) {
+      for (const d of devices) {
+        await d.hx.pull();
+        deleted += (await d.hx.push()).compaction.deleted.objects;
+      }
+    }
+    const after = await manifestSizes(store, vaultId);
+
+    const fresh = await device(args, "age-fresh");
+    await fresh.hx.syncJoin({ store, key });
+    start = performance.now();
+    const joined = await fresh.hx.pull();
+    const fromScratch = {
+      events: joined.events.inserted,
+      seconds: seconds(start),
+      requests: joined.requests,
+    };
+    fresh.hx.close();
+
+    // One small push, then a pull by a device that is up to date, counted on its own meter.
+    const [pusher, puller] = devices as [typeof devices[0], typeof devices[0]];
+    for (let k = 0; k < per; k++) {
+      pusher.hx.record({ cmd: `one more ${k}`, session_id: "s0", started_at: at++ });
+    }
+    await pusher.hx.push();
+    puller.hx.close();
+    const meter = new Meter();
+    const watched = Hx.open({ home: join(puller.dir, "home"), storeOptions: { meter } });
+    const was = meter.snapshot();
+    const pulled = await watched.pull();
+    const incremental = {
+      events: pulled.events.inserted,
+      requests: pulled.requests,
+      object_bytes_read: meter.snapshot().bytes.read - was.bytes.read,
+    };
+    watched.close();
+    for (const d of devices.slice(0, 1).concat(devices.slice(2))) d.hx.close();
+    return {
+      devices: devices.length,
+      pushes_per_device: pushes,
+      events_per_push: per,
+      aging_seconds,
+      manifest_bytes_before: before[0] ?? 0,
+      manifest_bytes_after: after[0] ?? 0,
+      compaction,
+      deleted_objects: deleted,
+      join: fromScratch,
+      incremental_pull: incremental,
+    };
+  },
+
   /** hx import of one large zsh history file. */
   async import(args) {
     const { hx, dir } = await device(args, "import");

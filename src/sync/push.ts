@@ -14,7 +14,7 @@ import { sealObject } from "../crypto/envelope.ts";
 import { segmentKey, vaultPrefix } from "../object/keys.ts";
 import { encodeJson } from "../object/payloads.ts";
 import type { MeterDelta } from "../store/metered.ts";
-import { planPacks } from "../vault/packs.ts";
+import { PACK_POLICY, type PackPolicy, planPacks } from "../vault/packs.ts";
 import { finishRun, startRun } from "../vault/runs.ts";
 import {
   dropSegment,
@@ -58,6 +58,8 @@ export interface PushOptions {
    * when the manifest lists many objects, or objects hold forgotten records.
    */
   compact?: boolean;
+  /** When and how objects are packed (default {@linkcode PACK_POLICY}). */
+  packPolicy?: PackPolicy;
   /** Told about progress through the objects to upload. */
   onProgress?: (done: number, total: number) => void;
   /** Told about bytes of blobs uploaded. */
@@ -141,7 +143,10 @@ export async function push(ctx: SyncContext, opts: PushOptions = {}): Promise<Pu
     // uploaded again with the rest).
     const republish = (await checkOwnManifest(ctx, signal)) || (opts.republish ?? false);
     // Packs are planned from the index and uploaded with the new segments.
-    const packs = planPacks(db, ctx.vault.now(), { force: opts.compact ?? false });
+    const packs = planPacks(db, ctx.vault.now(), {
+      force: opts.compact ?? false,
+      policy: opts.packPolicy ?? PACK_POLICY,
+    });
     counts.compaction.packs = packs.length;
     counts.compaction.replaced = packs.reduce((n, p) => n + p.replaces, 0);
     await uploadSegments(ctx, opts, counts);

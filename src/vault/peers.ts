@@ -72,7 +72,9 @@ export function floorOf(db: Db, node: string): number {
  * @param etag Its etag on the store, if known.
  * @param now The time (ms).
  * @returns How many objects the node declared before and this manifest no longer lists
- *   (replaced by a pack: the node waits for every device to say it has seen this).
+ *   (replaced by a pack: the node waits for every device to say it has seen this); for a
+ *   node read for the first time, how many packs it lists (they may replace objects that
+ *   wait for the same).
  */
 export function recordManifest(
   db: Db,
@@ -82,10 +84,14 @@ export function recordManifest(
 ): number {
   return db.transaction(() => {
     const listed = new Set(m.segments.map((s) => s.segment_id));
-    const dropped = db.all<{ segment_id: string }>(
+    const before = db.all<{ segment_id: string }>(
       "SELECT segment_id FROM declared WHERE node_id = ?",
       m.node_id,
-    ).filter((d) => !listed.has(d.segment_id)).length;
+    );
+    // Read for the first time: its packs may replace objects still waiting for deletion.
+    const dropped = before.length === 0
+      ? m.segments.filter((s) => s.last > s.first).length
+      : before.filter((d) => !listed.has(d.segment_id)).length;
     db.run(
       `INSERT INTO peers (node_id, seq, etag, created_at, host, segments, seen, fetched_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)

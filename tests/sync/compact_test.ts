@@ -273,3 +273,21 @@ Deno.test("after hx forget, compaction and a few syncs of every device, no objec
     await Deno.remove(files, { recursive: true });
   }
 });
+
+Deno.test("a device reading a node's manifest for the first time says it has seen its packs, so deletion proceeds", async () => {
+  const pair = await joinedPair();
+  const { a, b } = pair;
+  try {
+    await pushes(a, 3);
+    b.record("b was here");
+    await b.push(); // b has never read a's manifest
+    await a.pull();
+    assert.equal((await a.push({ compact: true })).compaction.deleted.waiting, 3);
+    await b.pull(); // first read of a: a pack
+    assert.ok((await b.push()).manifest_seq !== null, "b's manifest says it has seen the pack");
+    await a.pull();
+    assert.equal((await a.push()).compaction.deleted.objects, 3);
+  } finally {
+    await pair.dispose();
+  }
+});
