@@ -5,6 +5,7 @@
  * @module
  */
 
+import { gzipSync } from "node:zlib";
 import { fromBase64Url, toBase64Url, utf8 } from "../_encoding.ts";
 import { IntegrityError } from "../errors.ts";
 import { decodeFrame, encodeFrame } from "../object/frame.ts";
@@ -47,17 +48,13 @@ export interface OpenedObject {
   payload: Uint8Array;
 }
 
-async function pipeBytes(
-  data: Uint8Array,
-  transform: { readable: ReadableStream<Uint8Array>; writable: WritableStream<BufferSource> },
-): Promise<Uint8Array> {
-  const stream = new Blob([data as BlobPart]).stream().pipeThrough(transform);
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
-/** Gzips bytes. */
-export function gzip(data: Uint8Array): Promise<Uint8Array> {
-  return pipeBytes(data, new CompressionStream("gzip"));
+/**
+ * Gzips bytes (zlib's default level). `node:zlib` does it in one call, about twice as fast
+ * as a `CompressionStream` fed the same bytes; the output is the same format.
+ */
+export function gzip(data: Uint8Array): Uint8Array {
+  const out = gzipSync(data);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 /**
@@ -180,7 +177,7 @@ export async function sealObject(
   opts: SealOptions,
 ): Promise<Uint8Array> {
   const compression: Compression = (opts.compress ?? true) ? "gzip" : "none";
-  const body = compression === "gzip" ? await gzip(payload) : payload;
+  const body = compression === "gzip" ? gzip(payload) : payload;
   const base = { ...fields, byte_len_plain: payload.byteLength, compression };
   if (opts.key === null) {
     const header: ObjectHeader = {

@@ -56,7 +56,7 @@ async function compressible(path: string): Promise<boolean> {
       n += got;
     }
     if (n === 0) return false;
-    return (await gzip(sample.subarray(0, n))).byteLength < n * 0.9;
+    return gzip(sample.subarray(0, n)).byteLength < n * 0.9;
   } finally {
     file.close();
   }

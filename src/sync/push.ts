@@ -12,7 +12,6 @@ import { sha256Hex } from "../_encoding.ts";
 import { forEachConcurrent } from "../_pool.ts";
 import { sealObject } from "../crypto/envelope.ts";
 import { segmentKey, vaultPrefix } from "../object/keys.ts";
-import { encodeJson } from "../object/payloads.ts";
 import type { MeterDelta } from "../store/metered.ts";
 import { PACK_POLICY, type PackPolicy, planPacks } from "../vault/packs.ts";
 import { finishRun, startRun } from "../vault/runs.ts";
@@ -230,15 +229,20 @@ async function uploadSegments(
     opts.concurrency ?? DEFAULT_CONCURRENCY,
     ctx.store.capabilities.maxConcurrency,
   );
+  // Objects are built one at a time (the payload is the large part; its sealed object is a
+  // tenth of it) and uploaded `limit` at a time.
+  let building: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = building.then(fn);
+    building = run.catch(() => {});
+    return run;
+  };
   await forEachConcurrent(segments, limit, async ({ segment_id, created_at, first_no }) => {
-    markClean(db, segment_id); // a tombstone applied from now on marks it again
-    const payload = segmentPayload(db, segment_id);
-    const empty = payload.events.length + payload.sessions.length + payload.artifacts.length +
-        payload.pins.length === 0;
-    // A numbered one (a pack, a re-upload) goes up even empty: its numbers stay covered.
-    if (empty && first_no === null) {
-      dropSegment(db, segment_id); // all of it was forgotten before it went up
-    } else {
+    const built = await oneAtATime(async () => {
+      markClean(db, segment_id); // a tombstone applied from now on marks it again
+      const payload = segmentPayload(db, segment_id);
+      // A numbered one (a pack, a re-upload) goes up even empty: its numbers stay covered.
+      if (payload.empty && first_no === null) return null;
       const bytes = await sealObject(
         {
           object_type: "segment",
@@ -247,30 +251,33 @@ async function uploadSegments(
           segment_id,
           created_at: new Date(created_at).toISOString(),
         },
-        encodeJson(payload),
+        payload.json,
         { key: ctx.key },
       );
+      return {
+        bytes,
+        events: payload.events,
+        start_ts: payload.start_ts,
+        end_ts: payload.end_ts,
+      };
+    });
+    if (built === null) {
+      dropSegment(db, segment_id); // all of it was forgotten before it went up
+    } else {
+      const { bytes, ...range } = built;
       await ctx.store.putAtomic(
         segmentKey(ctx.vaultId, node, segment_id),
         bytes,
         opts.signal === undefined ? {} : { signal: opts.signal },
       );
-      let start = Number.MAX_SAFE_INTEGER;
-      let end = 0;
-      for (const e of payload.events) {
-        start = Math.min(start, e.started_at);
-        end = Math.max(end, e.started_at);
-      }
       markUploaded(db, segment_id, {
         sha256: await sha256Hex(bytes),
         bytes: bytes.byteLength,
-        events: payload.events.length,
-        start_ts: payload.events.length === 0 ? 0 : start,
-        end_ts: end,
+        ...range,
       });
       counts.bytes += bytes.byteLength;
       counts.segments.uploaded++;
-      counts.events += payload.events.length;
+      counts.events += range.events;
     }
     opts.onProgress?.(++done, total);
   });

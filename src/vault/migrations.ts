@@ -389,4 +389,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 6,
+    description: "sealing by ranges: this device's unsealed events in the order they are sealed",
+    sql: `
+      -- A push assigns unsealed events to segments in (started_at, id) order, a range per
+      -- segment: the index gives each boundary and each range without reading other rows.
+      DROP INDEX events_unsealed;
+      CREATE INDEX events_unsealed ON events (started_at, id) WHERE origin = 0 AND segment_id IS NULL;
+    `,
+  },
 ];

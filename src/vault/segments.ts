@@ -9,9 +9,14 @@
  */
 
 import { uuidv7 } from "../_ids.ts";
-import type { ManifestSegment, SegmentPayload } from "../object/payloads.ts";
+import { utf8 } from "../_encoding.ts";
+import type {
+  ArtifactRecord,
+  ManifestSegment,
+  SegmentPayload,
+  SessionRecord,
+} from "../object/payloads.ts";
 import type { Db } from "./db.ts";
-import { EVENTS_JOINED } from "./events.ts";
 import type { Vault } from "./vault.ts";
 
 /** JSON field names and numbers of one event, roughly, in bytes. */
@@ -27,10 +32,24 @@ export interface SealBounds {
   maxBytes: number;
 }
 
+/** This device's events not sealed yet: the rows of the partial index `events_unsealed`. */
+const UNSEALED = "e.origin = 0 AND e.segment_id IS NULL";
+/** An event's approximate size in a segment payload. */
+const EVENT_SIZE =
+  `length(c.cmd) + coalesce(length(e.cwd), 0) + coalesce(length(e.host), 0) + ${EVENT_OVERHEAD}`;
+
+/** An unsealed event's position in sealing order. */
+interface Position {
+  at: number;
+  id: number;
+}
+
 /**
  * Assigns the events this device publishes and has not sealed yet (and its sessions, pins
  * and artifacts not yet published) to new segments, in one transaction, before anything is
- * uploaded. Events are assigned in batches, not one statement each.
+ * uploaded. Events are sealed in (started_at, id) order, each segment a range of that order:
+ * the index finds each range's end and one UPDATE assigns it, so no event is read into
+ * JavaScript (unless a range holds more bytes than a segment may, rare with shell commands).
  *
  * @param vault This device's index.
  * @param bounds Segment bounds.
@@ -41,45 +60,25 @@ export function sealPending(vault: Vault, bounds: SealBounds): number {
   const node = vault.nodeId;
   return db.transaction(() => {
     const now = vault.now();
-    const rows = db.prepare(
-      `SELECT e.id, length(c.cmd) + coalesce(length(e.cwd), 0) + coalesce(length(e.host), 0) AS size
-       FROM events e JOIN commands c ON c.id = e.cmd_id
-       WHERE e.origin = 0 AND e.segment_id IS NULL ORDER BY e.started_at, e.id`,
-    );
-    const assign = (segment: string, ids: number[]) => {
-      for (let at = 0; at < ids.length; at += ID_CHUNK) {
-        const chunk = ids.slice(at, at + ID_CHUNK);
-        db.run(
-          `UPDATE events SET segment_id = ? WHERE id IN (${chunk.map(() => "?").join(",")})`,
-          segment,
-          ...chunk,
-        );
-      }
-    };
     let created = 0;
-    let current: string | null = null;
-    let ids: number[] = [];
-    let bytes = 0;
+    let last: string | null = null;
     const open = () => {
-      if (current !== null) assign(current, ids);
-      current = uuidv7(now);
-      db.run("INSERT INTO segments (segment_id, created_at) VALUES (?, ?)", current, now);
+      last = uuidv7(now);
+      db.run("INSERT INTO segments (segment_id, created_at) VALUES (?, ?)", last, now);
       created++;
-      ids = [];
-      bytes = 0;
+      return last;
     };
-    for (const row of rows.iterate() as Iterable<{ id: number; size: number }>) {
-      const size = row.size + EVENT_OVERHEAD;
-      if (
-        current === null || ids.length >= bounds.maxEvents ||
-        (ids.length > 0 && bytes + size > bounds.maxBytes)
-      ) {
-        open();
-      }
-      ids.push(row.id);
-      bytes += size;
+    for (;;) {
+      const end = rangeEnd(db, bounds);
+      if (end === undefined) break;
+      db.run(
+        `UPDATE events AS e INDEXED BY events_unsealed SET segment_id = ?
+         WHERE ${UNSEALED} AND (e.started_at, e.id) <= (?, ?)`,
+        open(),
+        end.at,
+        end.id,
+      );
     }
-    if (current !== null) assign(current, ids);
     const others = db.get<{ n: number }>(
       `SELECT (SELECT count(*) FROM sessions WHERE node_id = ?1 AND segment_id IS NULL
                  AND started_at IS NOT NULL)
@@ -87,8 +86,7 @@ export function sealPending(vault: Vault, bounds: SealBounds): number {
             + (SELECT count(*) FROM artifacts WHERE node_id = ?1 AND segment_id IS NULL) AS n`,
       node,
     )!.n;
-    if (others > 0 && current === null) open();
-    const last: string | null = current;
+    if (others > 0 && last === null) open();
     if (last !== null) {
       db.run(
         `UPDATE sessions SET segment_id = ? WHERE segment_id IS NULL AND started_at IS NOT NULL
@@ -110,36 +108,128 @@ export function sealPending(vault: Vault, bounds: SealBounds): number {
 }
 
 /**
- * The records an own segment holds, read back from the index.
+ * The last unsealed event of the next segment: the `maxEvents`-th in sealing order (or the
+ * last there is), moved back while the range holds more than `maxBytes`; at least one event.
+ */
+function rangeEnd(db: Db, bounds: SealBounds): Position | undefined {
+  const ordered = `FROM events AS e INDEXED BY events_unsealed WHERE ${UNSEALED}`;
+  const end = db.get<Position>(
+    `SELECT e.started_at AS at, e.id ${ordered} ORDER BY e.started_at, e.id LIMIT 1 OFFSET ?`,
+    bounds.maxEvents - 1,
+  ) ?? db.get<Position>(
+    `SELECT e.started_at AS at, e.id ${ordered} ORDER BY e.started_at DESC, e.id DESC LIMIT 1`,
+  );
+  if (end === undefined) return undefined;
+  const joined = `FROM events AS e INDEXED BY events_unsealed JOIN commands c ON c.id = e.cmd_id
+    WHERE ${UNSEALED}`;
+  const bytes = db.get<{ bytes: number }>(
+    `SELECT sum(${EVENT_SIZE}) AS bytes ${joined} AND (e.started_at, e.id) <= (?, ?)`,
+    end.at,
+    end.id,
+  )!.bytes;
+  if (bytes <= bounds.maxBytes) return end;
+  let total = 0;
+  let previous: Position | undefined;
+  const rows = db.prepareUncached(
+    `SELECT e.started_at AS at, e.id, ${EVENT_SIZE} AS size ${joined}
+     ORDER BY e.started_at, e.id LIMIT ?`,
+  );
+  for (const row of rows.iterate(bounds.maxEvents) as Iterable<Position & { size: number }>) {
+    total += row.size;
+    if (previous !== undefined && total > bounds.maxBytes) break;
+    previous = { at: row.at, id: row.id };
+  }
+  return previous;
+}
+
+/** Events read per query while a payload is built: the rows held at once. */
+const PAYLOAD_PAGE = 1000;
+/** An event record's fields, in payload order (the page query selects them and its key). */
+const EVENT_FIELDS = [
+  "node_id",
+  "session_id",
+  "seq",
+  "started_at",
+  "ended_at",
+  "duration_ms",
+  "exit_code",
+  "cwd",
+  "cmd",
+  "host",
+];
+
+/** A segment payload, serialised, and what it says about its events. */
+export interface BuiltPayload {
+  /** The payload JSON ({@linkcode SegmentPayload}), UTF-8. */
+  json: Uint8Array;
+  /** Nothing at all: no event, session, artifact or pin. */
+  empty: boolean;
+  events: number;
+  /** The earliest and latest event start (0 and 0 without events). */
+  start_ts: number;
+  end_ts: number;
+}
+
+/**
+ * The records an own segment holds, read back from the index and serialised: events in
+ * the order they were inserted, a page at a time (the segment index keeps that order, so no
+ * sort), so that only one page of rows and the text itself are held.
  *
  * @param db The index.
  * @param segmentId The segment.
- * @returns Its events, sessions, artifacts and pins.
+ * @returns Its payload JSON ({@linkcode SegmentPayload}) and its events' range.
  */
-export function segmentPayload(db: Db, segmentId: string): SegmentPayload {
-  return {
-    events: db.all(
-      `SELECT n.node_id, s.session_id, e.seq, e.started_at, e.ended_at, e.duration_ms, e.exit_code,
-         e.cwd, c.cmd, e.host
-       FROM ${EVENTS_JOINED} WHERE e.segment_id = ? AND e.origin = 0 ORDER BY e.started_at, e.id`,
-      segmentId,
-    ),
-    sessions: db.all(
-      `SELECT session_id, node_id, started_at, host, shell FROM sessions
-       WHERE segment_id = ? AND node_id IS NOT NULL ORDER BY started_at`,
-      segmentId,
-    ),
-    artifacts: db.all(
-      `SELECT artifact_id, node_id, session_id, sha256, blob_hash, name, size, created_at
-       FROM artifacts WHERE segment_id = ? ORDER BY created_at`,
-      segmentId,
-    ),
-    pins: db.all<{ session_id: string; node_id: string; pinned_at: number; pinned: number }>(
-      `SELECT session_id, node_id, pinned_at, pinned FROM pins WHERE segment_id = ?
-       ORDER BY pinned_at`,
-      segmentId,
-    ).map((p) => ({ ...p, pinned: p.pinned === 1 })),
-  } as SegmentPayload;
+export function segmentPayload(db: Db, segmentId: string): BuiltPayload {
+  const page = db.prepare(
+    `SELECT e.id, n.node_id, s.session_id, e.seq, e.started_at, e.ended_at, e.duration_ms,
+       e.exit_code, e.cwd, c.cmd, e.host
+     FROM events e INDEXED BY events_segment JOIN nodes n ON n.ref = e.node_ref
+       JOIN sessions s ON s.ref = e.session_ref JOIN commands c ON c.id = e.cmd_id
+     WHERE e.segment_id = ? AND e.origin = 0 AND e.id > ? ORDER BY e.id LIMIT ${PAYLOAD_PAGE}`,
+  );
+  const pages: string[] = [];
+  let events = 0;
+  let start_ts = Number.MAX_SAFE_INTEGER;
+  let end_ts = 0;
+  let after = -1;
+  for (;;) {
+    const rows = page.all(segmentId, after) as unknown as EventRow[];
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      start_ts = Math.min(start_ts, row.started_at);
+      end_ts = Math.max(end_ts, row.started_at);
+    }
+    after = rows[rows.length - 1]!.id;
+    events += rows.length;
+    pages.push(JSON.stringify(rows, EVENT_FIELDS).slice(1, -1));
+  }
+  const sessions = db.all<SessionRecord>(
+    `SELECT session_id, node_id, started_at, host, shell FROM sessions
+     WHERE segment_id = ? AND node_id IS NOT NULL ORDER BY started_at`,
+    segmentId,
+  );
+  const artifacts = db.all<ArtifactRecord>(
+    `SELECT artifact_id, node_id, session_id, sha256, blob_hash, name, size, created_at
+     FROM artifacts WHERE segment_id = ? ORDER BY created_at`,
+    segmentId,
+  );
+  const pins = db.all<{ session_id: string; node_id: string; pinned_at: number; pinned: number }>(
+    `SELECT session_id, node_id, pinned_at, pinned FROM pins WHERE segment_id = ?
+     ORDER BY pinned_at`,
+    segmentId,
+  ).map((p) => ({ ...p, pinned: p.pinned === 1 }));
+  const rest = JSON.stringify(
+    { sessions, artifacts, pins } satisfies Omit<SegmentPayload, "events">,
+  );
+  const json = utf8.encode(`{"events":[${pages.join(",")}],${rest.slice(1)}`);
+  const empty = events + sessions.length + artifacts.length + pins.length === 0;
+  return { json, empty, events, start_ts: events === 0 ? 0 : start_ts, end_ts };
+}
+
+/** A row of {@linkcode segmentPayload}'s page query. */
+interface EventRow {
+  id: number;
+  started_at: number;
 }
 
 /** An own segment (or pack) sealed and not uploaded yet. */
