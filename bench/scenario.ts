@@ -159,17 +159,32 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
     return { events: result.inserted, seconds: s, events_per_s: Math.round(result.inserted / s) };
   },
 
-  /** One device pushes N events; a fresh one pulls them; then a no-op pull. */
-  async sync(args) {
+  /** A device that imported N events and set up sync: the pusher of `sync_push`. */
+  async sync_prepare(args) {
     const a = await device(args, "a");
-    const b = await device(args, "b");
     await a.hx.importFile(await historyFile(a.dir, args.events as number, 2));
     await a.hx.syncInit({ store: args.store as string });
+    const key = await a.hx.exportKey();
+    a.hx.close();
+    return { home: join(a.dir, "home"), key };
+  },
+
+  /** `hx sync push` of everything the prepared device holds, in a process of its own. */
+  async sync_push(args) {
+    const hx = Hx.open({ home: args.home as string, host: "a" });
+    void hx.nodeId; // the index is open before the push, as in the CLI
+    const start = performance.now();
+    const pushed = await hx.push();
+    const s = seconds(start);
+    hx.close();
+    return { events: pushed.events, seconds: s, requests: pushed.requests };
+  },
+
+  /** A fresh device joins and pulls everything; then a no-op pull. */
+  async sync_pull(args) {
+    const b = await device(args, "b");
+    await b.hx.syncJoin({ store: args.store as string, key: args.key as string });
     let start = performance.now();
-    const pushed = await a.hx.push();
-    const push = { events: pushed.events, seconds: seconds(start), requests: pushed.requests };
-    await b.hx.syncJoin({ store: args.store as string, key: await a.hx.exportKey() });
-    start = performance.now();
     const pulled = await b.hx.pull();
     const pull = {
       events: pulled.events.inserted,
@@ -183,9 +198,8 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
       seconds: seconds(start),
       requests: again.requests,
     };
-    a.hx.close();
     b.hx.close();
-    return { push, pull, noop_pull: noop };
+    return { ...pull, noop_pull: noop };
   },
 
   /** N devices each push their history: the setup of fan-in and scale. Prints the key. */

@@ -28,3 +28,16 @@ export async function forEachConcurrent<T>(
   await Promise.all(Array.from({ length: Math.max(1, limit) }, worker));
   if (failure !== null) throw (failure as { error: unknown }).error;
 }
+
+/**
+ * A queue of one: each call's `fn` starts after the previous call's settled. Lets
+ * concurrent tasks do their memory-heavy step one at a time (their I/O stays concurrent).
+ */
+export function oneAtATime(): <T>(fn: () => Promise<T> | T) => Promise<T> {
+  let last: Promise<unknown> = Promise.resolve();
+  return <T>(fn: () => Promise<T> | T): Promise<T> => {
+    const run = last.then(fn);
+    last = run.catch(() => {});
+    return run;
+  };
+}

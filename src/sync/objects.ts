@@ -68,22 +68,37 @@ export interface SegmentRef {
 }
 
 /**
- * Fetches, verifies, decrypts and validates a segment (or pack).
+ * Fetches a segment (or pack) and checks it against its declared hash and size bound.
  *
  * @param ctx The sync session.
  * @param seg Where it is and what was declared.
  * @param opts Abort signal and the stored size bound.
- * @returns Its records.
- * @throws {IntegrityError} For every way the object can be wrong.
+ * @returns The stored bytes, still encrypted (a tenth of the payload, about).
+ * @throws {IntegrityError} `too_large` or `hash_mismatch`.
  */
-export async function readSegment(
+export function fetchSegment(
   ctx: SyncContext,
   seg: SegmentRef,
   opts: { signal?: AbortSignal; maxObjectBytes?: number } = {},
-): Promise<SegmentPayload> {
+): Promise<Uint8Array> {
   const key = segmentKey(ctx.vaultId, seg.node_id, seg.segment_id);
-  const max = opts.maxObjectBytes ?? MAX_SEGMENT_BYTES;
-  const bytes = await fetchVerified(ctx, key, seg.sha256, max, opts.signal);
+  return fetchVerified(ctx, key, seg.sha256, opts.maxObjectBytes ?? MAX_SEGMENT_BYTES, opts.signal);
+}
+
+/**
+ * Decrypts and validates a fetched segment (or pack).
+ *
+ * @param ctx The sync session.
+ * @param seg Where it is and what was declared.
+ * @param bytes What {@linkcode fetchSegment} returned.
+ * @returns Its records.
+ * @throws {IntegrityError} For every way the object can be wrong.
+ */
+export async function openSegment(
+  ctx: SyncContext,
+  seg: SegmentRef,
+  bytes: Uint8Array,
+): Promise<SegmentPayload> {
   const { payload } = await openObject(bytes, {
     key: ctx.key,
     expect: {
@@ -96,6 +111,7 @@ export async function readSegment(
   });
   const parsed = parseSegment(payload, seg.node_id);
   if (seg.events !== undefined && parsed.events.length !== seg.events) {
+    const key = segmentKey(ctx.vaultId, seg.node_id, seg.segment_id);
     throw new IntegrityError(
       "bad_payload",
       `Cannot import ${key}: it holds ${parsed.events.length} events, its manifest declares ${seg.events}`,

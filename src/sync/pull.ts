@@ -7,7 +7,7 @@
  * @module
  */
 
-import { forEachConcurrent } from "../_pool.ts";
+import { forEachConcurrent, oneAtATime } from "../_pool.ts";
 import { categoryOf, type ErrorCategory, IntegrityError, isRetryable } from "../errors.ts";
 import {
   manifestKey,
@@ -47,7 +47,7 @@ import { type SyncContext, verifyKey } from "./context.ts";
 import { applyTombstones } from "./importer.ts";
 import { importSegment } from "./importer.ts";
 import { DEFAULT_CONCURRENCY, MANIFESTS_PER_PULL, RETRIES_PER_PULL } from "./limits.ts";
-import { type ReadManifest, readManifest, readSegment } from "./objects.ts";
+import { fetchSegment, openSegment, type ReadManifest, readManifest } from "./objects.ts";
 
 /** Options of {@linkcode pull}. */
 export interface PullOptions {
@@ -315,20 +315,25 @@ class PullRun {
     const total = todo.length;
     let done = 0;
     if (total > 0) this.#opts.onProgress?.(0, total);
+    const importing = oneAtATime();
     await forEachConcurrent(todo, this.#limit, async (d) => {
       try {
-        const payload = await readSegment(ctx, {
+        const ref = {
           node_id: d.node_id,
           segment_id: d.segment_id,
           sha256: d.first === 0 ? null : d.sha256,
           ...(d.first === 0 ? {} : { events: d.events }),
-        }, {
+        };
+        const bytes = await fetchSegment(ctx, ref, {
           ...this.#signal,
           ...(this.#opts.maxObjectBytes === undefined
             ? {}
             : { maxObjectBytes: this.#opts.maxObjectBytes }),
         });
-        const counts = importSegment(ctx, d, payload);
+        // Fetched concurrently, opened and imported one at a time: one payload in memory.
+        const counts = await importing(async () =>
+          importSegment(ctx, d, await openSegment(ctx, ref, bytes))
+        );
         this.counts.segments.imported++;
         this.counts.events.inserted += counts.inserted;
         this.counts.events.duplicate += counts.duplicate;

@@ -9,7 +9,7 @@
  */
 
 import { sha256Hex } from "../_encoding.ts";
-import { forEachConcurrent } from "../_pool.ts";
+import { forEachConcurrent, oneAtATime } from "../_pool.ts";
 import { sealObject } from "../crypto/envelope.ts";
 import { segmentKey, vaultPrefix } from "../object/keys.ts";
 import type { MeterDelta } from "../store/metered.ts";
@@ -231,14 +231,9 @@ async function uploadSegments(
   );
   // Objects are built one at a time (the payload is the large part; its sealed object is a
   // tenth of it) and uploaded `limit` at a time.
-  let building: Promise<unknown> = Promise.resolve();
-  const oneAtATime = <T>(fn: () => Promise<T>): Promise<T> => {
-    const run = building.then(fn);
-    building = run.catch(() => {});
-    return run;
-  };
+  const build = oneAtATime();
   await forEachConcurrent(segments, limit, async ({ segment_id, created_at, first_no }) => {
-    const built = await oneAtATime(async () => {
+    const built = await build(async () => {
       markClean(db, segment_id); // a tombstone applied from now on marks it again
       const payload = segmentPayload(db, segment_id);
       // A numbered one (a pack, a re-upload) goes up even empty: its numbers stay covered.

@@ -245,11 +245,13 @@ export function insertEvents(
     counts.duplicate = offered - counts.inserted;
     if (counts.duplicate > 0) mergeImported(db, refs, events);
     if (counts.inserted > 0) {
-      // New rows have ids above every existing one: count their runs in bulk.
+      // New rows have ids above every existing one: count their runs in bulk. NOT INDEXED:
+      // read the new rows by id range; SQLite otherwise walks every event through the
+      // (cmd_id, started_at) index to group them, a cost that grows with the whole history.
       db.run(
         `UPDATE commands SET runs = runs + n.c, last_at = max(last_at, n.m)
-         FROM (SELECT cmd_id, count(*) AS c, max(started_at) AS m FROM events WHERE id > ?
-               GROUP BY cmd_id) AS n
+         FROM (SELECT cmd_id, count(*) AS c, max(started_at) AS m FROM events NOT INDEXED
+               WHERE id > ? GROUP BY cmd_id) AS n
          WHERE commands.id = n.cmd_id`,
         before.e,
       );
