@@ -26,6 +26,13 @@ function seconds(start: number): number {
   return Math.round((performance.now() - start) / 10) / 100;
 }
 
+/** A pull, timed: the events it inserted, its seconds and the requests it made. */
+async function timedPull(hx: Hx): Promise<{ events: number; seconds: number; requests: unknown }> {
+  const start = performance.now();
+  const pulled = await hx.pull();
+  return { events: pulled.events.inserted, seconds: seconds(start), requests: pulled.requests };
+}
+
 async function historyFile(dir: string, events: number, seed: number): Promise<string> {
   const path = join(dir, `history-${seed}.zsh`);
   await Deno.writeTextFile(path, zshHistory(events, seed));
@@ -106,13 +113,7 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
 
     const fresh = await device(args, "age-fresh");
     await fresh.hx.syncJoin({ store, key });
-    start = performance.now();
-    const joined = await fresh.hx.pull();
-    const fromScratch = {
-      events: joined.events.inserted,
-      seconds: seconds(start),
-      requests: joined.requests,
-    };
+    const fromScratch = await timedPull(fresh.hx);
     fresh.hx.close();
 
     // One small push, then a pull by a device that is up to date, counted on its own meter.
@@ -184,20 +185,8 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
   async sync_pull(args) {
     const b = await device(args, "b");
     await b.hx.syncJoin({ store: args.store as string, key: args.key as string });
-    let start = performance.now();
-    const pulled = await b.hx.pull();
-    const pull = {
-      events: pulled.events.inserted,
-      seconds: seconds(start),
-      requests: pulled.requests,
-    };
-    start = performance.now();
-    const again = await b.hx.pull();
-    const noop = {
-      events: again.events.inserted,
-      seconds: seconds(start),
-      requests: again.requests,
-    };
+    const pull = await timedPull(b.hx);
+    const noop = await timedPull(b.hx);
     b.hx.close();
     return { ...pull, noop_pull: noop };
   },
@@ -228,14 +217,7 @@ const SCENARIOS: Record<string, (args: Args) => Promise<unknown>> = {
   async fresh_pull(args) {
     const d = await device(args, "fresh");
     await d.hx.syncJoin({ store: args.store as string, key: args.key as string });
-    const start = performance.now();
-    const pulled = await d.hx.pull();
-    const s = seconds(start);
-    const out: Record<string, unknown> = {
-      events: pulled.events.inserted,
-      seconds: s,
-      requests: pulled.requests,
-    };
+    const out: Record<string, unknown> = await timedPull(d.hx);
     if (args.find) {
       const terms = [
         "docker",
