@@ -13,8 +13,8 @@ import { blobKey, segmentKey } from "../object/keys.ts";
 import {
   deletableBlobs,
   deletableObjects,
-  forgetErasedBlobs,
-  forgetObjects,
+  forgetErasedBlob,
+  forgetObject,
 } from "../vault/packs.ts";
 import { listPeers } from "../vault/peers.ts";
 import type { SyncContext } from "./context.ts";
@@ -52,11 +52,11 @@ export async function deleteReplaced(
   const limit = Math.min(DEFAULT_CONCURRENCY, ctx.store.capabilities.maxConcurrency);
   await forEachConcurrent(objects, limit, async (id) => {
     await ctx.store.delete(segmentKey(ctx.vaultId, self, id), opts);
-    forgetObjects(db, [id]);
+    forgetObject(db, id);
   });
   await forEachConcurrent(blobs, limit, async (hash) => {
     await ctx.store.delete(blobKey(ctx.vaultId, hash), opts);
-    forgetErasedBlobs(db, [hash]);
+    forgetErasedBlob(db, hash);
   });
   const waiting = db.get<{ n: number }>(
     "SELECT count(*) AS n FROM segments WHERE replaced_at_seq IS NOT NULL",

@@ -163,12 +163,9 @@ function pulledSeq(db: Db): number {
   return Number(db.meta("pulled_seq") ?? "0");
 }
 
-/** Forgets own objects deleted from the store. */
-export function forgetObjects(db: Db, segmentIds: readonly string[]): void {
-  const remove = db.prepare("DELETE FROM segments WHERE segment_id = ?");
-  db.transaction(() => {
-    for (const id of segmentIds) remove.run(id);
-  });
+/** Forgets an own object deleted from the store. */
+export function forgetObject(db: Db, segmentId: string): void {
+  db.run("DELETE FROM segments WHERE segment_id = ?", segmentId);
 }
 
 /** Records that the manifest `seq` carries the tombstones that erased the pending blobs. */
@@ -207,10 +204,7 @@ export function deletableBlobs(
   return out;
 }
 
-/** Forgets erased blobs deleted from the store. */
-export function forgetErasedBlobs(db: Db, blobHashes: readonly string[]): void {
-  const remove = db.prepare("DELETE FROM erased_blobs WHERE blob_hash = ?");
-  db.transaction(() => {
-    for (const h of blobHashes) remove.run(h);
-  });
+/** Forgets an erased blob deleted from the store. */
+export function forgetErasedBlob(db: Db, blobHash: string): void {
+  db.run("DELETE FROM erased_blobs WHERE blob_hash = ?", blobHash);
 }
