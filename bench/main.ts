@@ -4,8 +4,10 @@
 // asserted.
 
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { startMinio, startS3rver, uriFor } from "../tests/s3/servers.ts";
 import { zshHistory } from "./data.ts";
+import { selfCommand } from "../src/history/shell_hooks.ts";
 import { awsPeer, type Measured, rclonePeer } from "./peers.ts";
 import { searchLatency } from "./search.ts";
 
@@ -159,10 +161,7 @@ async function recordLatency(tmp: string, n: number) {
   const start = Date.now() - 1500;
   const hx = await repeated(
     [
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      cli,
+      ...selfCommand(pathToFileURL(cli).href),
       "record",
       "--session",
       "bench-session",
@@ -183,11 +182,17 @@ async function recordLatency(tmp: string, n: number) {
     floorScript,
     `import { DatabaseSync } from "node:sqlite";\nnew DatabaseSync(":memory:").close();\n`,
   );
-  const floor = await repeated([Deno.execPath(), "run", "--allow-all", floorScript], n, env);
+  const floor = await repeated(
+    [Deno.execPath(), "run", "--allow-all", "--quiet", "--no-config", floorScript],
+    n,
+    env,
+  );
   return {
     ...hx,
     runs: n,
-    command: "deno run --allow-all cli.ts record … < command",
+    command: `${
+      selfCommand(pathToFileURL(cli).href).join(" ")
+    } record … < command (as the hook runs it)`,
     deno_floor: { ...floor, command: "deno run (a script that opens SQLite in memory)" },
   };
 }

@@ -11,13 +11,18 @@
 
 import type { Shell } from "./parsed_command.ts";
 
-/** The words that run hx: `deno run … cli.ts` under Deno, or a compiled binary. */
+/**
+ * The words that run hx: `deno run … cli.ts` under Deno, or a compiled binary. `--no-config`:
+ * hx imports nothing by bare name and needs no `deno.json`; not reading the checkout's own
+ * (its development imports, a lockfile of the test tools' npm tree) spares every `hx record`
+ * ~2 MiB of its peak memory.
+ */
 export function selfCommand(mainModule: string = Deno.mainModule): string[] {
   const exe = Deno.execPath();
   const isDeno = /(^|[\\/])deno(\.exe)?$/.test(exe);
   if (!isDeno) return [exe];
   const entry = mainModule.startsWith("file://") ? new URL(mainModule).pathname : mainModule;
-  return [exe, "run", "--allow-all", "--quiet", entry];
+  return [exe, "run", "--allow-all", "--quiet", "--no-config", entry];
 }
 
 function posixQuote(word: string): string {
