@@ -180,6 +180,9 @@ const EVENT_COLUMNS_SQL =
 const BATCH = 100;
 const ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+/** A batch's statement; recording one command never compiles it. */
+const INSERT_BATCH_SQL = insertSql(BATCH);
+
 function insertSql(rows: number): string {
   return `INSERT OR IGNORE INTO events ${EVENT_COLUMNS_SQL} VALUES ${
     Array(rows).fill(ROW).join(", ")
@@ -209,7 +212,6 @@ export function insertEvents(
     const before = db.get<{ e: number; c: number }>(
       "SELECT (SELECT coalesce(max(id), 0) FROM events) AS e, (SELECT coalesce(max(id), 0) FROM commands) AS c",
     )!;
-    const many = db.prepare(insertSql(BATCH));
     const origin = opts.origin === "here" ? 0 : 1;
     const segment = opts.origin === "here" ? opts.segmentId ?? null : null;
     const args: (string | number | null)[] = [];
@@ -239,7 +241,7 @@ export function insertEvents(
         segment,
       );
       offered++;
-      if (++rows === BATCH) flush(many);
+      if (++rows === BATCH) flush(db.prepare(INSERT_BATCH_SQL)); // compiled when first needed
     }
     if (rows > 0) flush(db.prepareUncached(insertSql(rows))); // the tail's size varies
     counts.duplicate = offered - counts.inserted;
