@@ -159,9 +159,10 @@ async function recordLatency(tmp: string, n: number) {
   const env = { HX_HOME: home };
   await run([Deno.execPath(), "run", "--allow-all", cli, "import", "--file", history], env);
   const start = Date.now() - 1500;
+  const words = selfCommand(pathToFileURL(cli).href); // as the hook runs it
   const hx = await repeated(
     [
-      ...selfCommand(pathToFileURL(cli).href),
+      ...words,
       "record",
       "--session",
       "bench-session",
@@ -182,18 +183,15 @@ async function recordLatency(tmp: string, n: number) {
     floorScript,
     `import { DatabaseSync } from "node:sqlite";\nnew DatabaseSync(":memory:").close();\n`,
   );
-  const floor = await repeated(
-    [Deno.execPath(), "run", "--allow-all", "--quiet", "--no-config", floorScript],
-    n,
-    env,
-  );
+  const floor = await repeated(selfCommand(pathToFileURL(floorScript).href), n, env);
   return {
     ...hx,
     runs: n,
-    command: `${
-      selfCommand(pathToFileURL(cli).href).join(" ")
-    } record … < command (as the hook runs it)`,
-    deno_floor: { ...floor, command: "deno run (a script that opens SQLite in memory)" },
+    command: `${words.join(" ")} record … < command (as the hook runs it)`,
+    deno_floor: {
+      ...floor,
+      command: "the same words running a script that opens SQLite in memory",
+    },
   };
 }
 
