@@ -25,9 +25,12 @@
  * @module
  */
 
+import { writeFileAtomic } from "./_atomic_file.ts";
+import { ownModule } from "./_modules.ts";
 import { joinPath as join } from "./_path.ts";
 import { HxError } from "./errors.ts";
 import { compilePatterns } from "./history/secrets.ts";
+import { VERSION } from "./version.ts";
 
 /** How `hx search` matches what is typed. */
 export type SearchMode = "fuzzy" | "prefix" | "fulltext";
@@ -91,12 +94,21 @@ const MAX_CONFIG_BYTES = 256 * 1024;
 /**
  * Reads the settings.
  *
+ * The TOML parser (and npm with it) loads only when the file's text is new: `hx record` runs
+ * after every command, and parsing would add ~6 MiB to each. What a parse gave is kept in
+ * `cacheDir` with the exact text, the file's path, the home directory it expanded `~` with and
+ * hx's version; a later call whose file reads the same uses it. Any other difference, or a
+ * cache that is unreadable or not of the settings' shape, parses again.
+ *
  * @param getEnv Reads an environment variable.
+ * @param cacheDir Where to keep the parsed settings (hx's data directory), or `null` for none.
+ *   A directory that does not exist or cannot be written costs a parse, nothing else.
  * @returns The settings in effect.
  * @throws {HxError} `invalid_input` naming the file, the line or key, and what is wrong.
  */
 export async function loadSettings(
   getEnv: (name: string) => string | undefined = Deno.env.get,
+  cacheDir: string | null = null,
 ): Promise<Settings> {
   const path = configPath(getEnv);
   if (path === null) return defaultSettings();
@@ -112,12 +124,77 @@ export async function loadSettings(
     if (err instanceof HxError) throw err;
     throw settingsError(path, (err as Error).message);
   }
-  // The TOML parser loads only when there is a file: `hx record` runs after every command.
-  // A specifier built at run time keeps it (and npm) out of the graph Deno builds at start.
+  const key: Omit<SettingsCache, "settings"> = {
+    version: VERSION,
+    path,
+    home: getEnv("HOME") ?? null,
+    text,
+  };
+  const cachePath = cacheDir === null ? null : join(cacheDir, SETTINGS_CACHE);
+  const cached = cachePath === null ? null : readSettingsCache(cachePath, key);
+  if (cached !== null) return cached;
+  // A specifier built at run time keeps the parser (and npm) out of the graph Deno builds at
+  // start.
   const { parseSettings }: typeof import("./config_file.ts") = await import(
-    new URL("./config_file.ts", import.meta.url).href
+    ownModule("config_file.ts")
   );
-  return parseSettings(text, path, getEnv("HOME"));
+  const settings = parseSettings(text, path, key.home ?? undefined);
+  if (cachePath !== null) {
+    const entry: SettingsCache = { ...key, settings };
+    // Best effort: a read-only or absent data directory only means parsing next time too.
+    await writeFileAtomic(cachePath, new TextEncoder().encode(JSON.stringify(entry)))
+      .catch(() => {});
+  }
+  return settings;
+}
+
+/** The file, in hx's data directory, that keeps the last parse of the settings file. */
+export const SETTINGS_CACHE = "settings-cache.json";
+
+/** What the cache file holds: the parse and everything it depended on. */
+interface SettingsCache {
+  version: string;
+  path: string;
+  home: string | null;
+  text: string;
+  settings: Settings;
+}
+
+/** The cached settings if their key matches and they have the settings' shape, else `null`. */
+function readSettingsCache(
+  cachePath: string,
+  key: Omit<SettingsCache, "settings">,
+): Settings | null {
+  try {
+    // The cache holds the text and little more: bounded before it is read.
+    if (Deno.statSync(cachePath).size > 4 * MAX_CONFIG_BYTES) return null;
+    const entry = JSON.parse(Deno.readTextFileSync(cachePath)) as Partial<SettingsCache>;
+    const same = entry.version === key.version && entry.path === key.path &&
+      entry.home === key.home && entry.text === key.text;
+    return same && sameShape(entry.settings, defaultSettings()) ? entry.settings as Settings : null;
+  } catch {
+    return null; // absent, unreadable or not JSON: parse the file
+  }
+}
+
+/** Whether `value` has exactly the keys of `model`, each of the same kind (lists of strings). */
+function sameShape(value: unknown, model: unknown): boolean {
+  if (Array.isArray(model)) {
+    return Array.isArray(value) && value.every((v) => typeof v === "string");
+  }
+  if (model === null || typeof model !== "object") {
+    // null marks a value that may also be a string (path) or a number (auto_minutes).
+    return model === null
+      ? value === null || typeof value === "string" || typeof value === "number"
+      : typeof value === typeof model;
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  const keys = Object.keys(model);
+  const got = Object.keys(value);
+  return got.length === keys.length &&
+    keys.every((k) =>
+      sameShape((value as Record<string, unknown>)[k], (model as Record<string, unknown>)[k])
+    );
 }
 
 /** What recording and import apply, compiled once. */

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { join, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 // Inline on purpose: a project that imports mod.ts by path does not see hx's deno.json.
 // deno-lint-ignore no-import-prefix
 import { parse, TomlError } from "npm:smol-toml@1.9.1";
@@ -90,8 +90,15 @@ export function parseSettings(text: string, path: string, home?: string): Settin
   const record = table("record", ["secret_patterns", "ignore_commands", "ignore_directories"]);
   s.record.secret_patterns = strings("record.secret_patterns", record.secret_patterns);
   s.record.ignore_commands = strings("record.ignore_commands", record.ignore_commands);
+  // Absolute (or under ~) only: a relative one would mean a different place for every command.
   s.record.ignore_directories = strings("record.ignore_directories", record.ignore_directories)
-    .map((d) => resolve(d === "~" || d.startsWith("~/") ? join(home ?? "~", d.slice(1)) : d));
+    .map((d) => {
+      const expanded = d === "~" || d.startsWith("~/") ? join(home ?? "~", d.slice(1)) : d;
+      if (!isAbsolute(expanded)) {
+        throw bad(path, `record.ignore_directories: "${d}" must be absolute or start with ~/`);
+      }
+      return resolve(expanded);
+    });
   for (
     const [key, list] of [
       ["record.secret_patterns", s.record.secret_patterns],

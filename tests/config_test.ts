@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { parseSettings } from "../src/config_file.ts";
+import { SETTINGS_CACHE } from "../src/config.ts";
 import { HxError } from "../src/errors.ts";
 import { hx } from "./_cli.ts";
 
@@ -96,6 +97,10 @@ Deno.test("settings errors name the file, the line or key, and what is allowed",
     ["[record]\nsecret_patterns = ['(unclosed']\n", /record\.secret_patterns: .*\(unclosed/],
     ['[sync]\nauto = "often"\n', /sync\.auto must be a duration/],
     ["[colors]\n", /unknown table \[colors\]/],
+    [
+      "[record]\nignore_directories = ['private']\n",
+      /"private" must be absolute or start with ~\//,
+    ],
   ];
   for (const [text, re] of cases) {
     assert.throws(() => parseSettings(text, "/x/config.toml"), (err: unknown) => {
@@ -108,4 +113,48 @@ Deno.test("settings errors name the file, the line or key, and what is allowed",
   assert.equal(s.sync.auto_minutes, 120);
   assert.equal(s.keys.up_arrow, true);
   assert.equal(s.keys.ctrl_r, true);
+});
+
+Deno.test("a settings file is read again as soon as it changes, and a damaged parse cache is never used", async () => {
+  const t = await setup("[record]\nignore_commands = ['^ls$']\n");
+  const config = join(t.dir, "cfg", "hx", "config.toml");
+  const cache = join(t.home, SETTINGS_CACHE);
+  try {
+    await t.record("ls");
+    await t.record("make"); // read from the cache now
+    assert.ok((await Deno.stat(cache)).isFile, "the parse was not kept");
+    // Same length, same second: only the text tells the two files apart.
+    await Deno.writeTextFile(config, "[record]\nignore_commands = ['^ps$']\n");
+    await t.record("ls");
+    await t.record("ps");
+    assert.deepEqual(await t.commands(), ["make", "ls"]);
+    // `~` expands to the home of the command reading the file, not of the one that cached it.
+    await Deno.writeTextFile(config, "[record]\nignore_directories = ['~/private']\n");
+    await t.record("cat a", join(t.dir, "private"));
+    const other = join(t.dir, "other");
+    const elsewhere = await hx(
+      t.home,
+      ["record", "--session", "s1", "--duration", "5", "--cwd", join(other, "private")],
+      { stdin: "cat b", env: { ...t.env, HOME: other } },
+    );
+    assert.equal(elsewhere.code, 0);
+    await t.record("cat a", join(t.dir, "private")); // cached again, with this home
+    const good = JSON.parse(await Deno.readTextFile(cache));
+    assert.equal(good.home, t.dir);
+    const damages = [
+      "{not json",
+      "",
+      JSON.stringify({ ...good, settings: { ...good.settings, record: { ignore_commands: [] } } }),
+      JSON.stringify({ ...good, settings: { ...good.settings, keys: "no" } }),
+    ];
+    for (const damage of damages) {
+      await Deno.writeTextFile(cache, damage);
+      assert.equal((await t.record("cat c", join(t.dir, "private"))).code, 0);
+    }
+    const kept = JSON.parse(await Deno.readTextFile(cache));
+    assert.deepEqual(kept.settings.record.ignore_directories, [join(t.dir, "private")]);
+    assert.deepEqual(await t.commands(), ["make", "ls"]);
+  } finally {
+    await Deno.remove(t.dir, { recursive: true });
+  }
 });

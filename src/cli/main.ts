@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ownModule } from "../_modules.ts";
 import { categoryOf, messageOf } from "../store/errors.ts";
 import { defaultHomePath, HxHome } from "../vault/home.ts";
 import { defaultSettings, loadSettings, type Settings } from "../config.ts";
@@ -25,7 +26,20 @@ type Loader = () => Promise<{ default: Command }>;
  * includes `src/` for the same reason.)
  */
 const load = (name: string): Promise<{ default: Command }> =>
-  import(new URL(`./commands/${name}.ts`, import.meta.url).href);
+  provided.get(name) ?? import(ownModule(`cli/commands/${name}.ts`));
+
+/** Commands already loaded by the entry that runs `main` (the one-file recorder). */
+const provided = new Map<string, Promise<{ default: Command }>>();
+
+/**
+ * Gives `main` a command its entry has already loaded, in place of loading it when it runs.
+ *
+ * @param name The command's module name, such as `record`.
+ * @param command The command.
+ */
+export function provideCommand(name: string, command: Command): void {
+  provided.set(name, Promise.resolve({ default: command }));
+}
 
 const COMMANDS: Record<string, Loader> = {
   find: () => load("find"),
@@ -179,10 +193,11 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
           : "missing argument",
       );
     }
+    const homePath = defaultHomePath();
     let settings: Settings;
     let settingsProblem: unknown = null;
     try {
-      settings = await loadSettings();
+      settings = await loadSettings(Deno.env.get, homePath);
     } catch (e) {
       // A broken settings file never stops a command (recording least of all): hx goes on
       // with the defaults, says so, and `hx doctor` and `hx info` show it.
@@ -192,7 +207,7 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
         io.err(`hx: ${categoryOf(e)}: ${messageOf(e)} (${adviceFor(e)}); using the defaults`);
       }
     }
-    const home = new HxHome(defaultHomePath(), { autoSyncMinutes: settings.sync.auto_minutes });
+    const home = new HxHome(homePath, { autoSyncMinutes: settings.sync.auto_minutes });
     const status = await command.run({
       settings,
       settingsProblem,
@@ -202,9 +217,8 @@ export async function main(argv: readonly string[], io: Io = stdio): Promise<num
       home,
       async hx() {
         if (hx === null) {
-          const { Hx }: typeof import("../hx.ts") = await import(
-            new URL("../hx.ts", import.meta.url).href // unseen by the startup graph, as above
-          );
+          // unseen by the startup graph, as above
+          const { Hx }: typeof import("../hx.ts") = await import(ownModule("hx.ts"));
           hx = Hx.open({
             home: home.path,
             settings,
