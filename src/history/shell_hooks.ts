@@ -25,6 +25,29 @@ export function selfCommand(mainModule: string = Deno.mainModule): string[] {
   return [exe, "run", "--allow-all", "--quiet", "--no-config", entry];
 }
 
+/**
+ * The words the hook runs `hx record` with: under Deno, the one-file recorder beside these
+ * sources (`src/recorder.bundle.js`, ~1.5 MiB less per command than loading `cli.ts` and the
+ * thirty modules behind it); where there is none (a copy without it, sources not on a local
+ * disk), and for a compiled hx, {@linkcode selfCommand}.
+ *
+ * @param mainModule The module hx runs from (default: this process's).
+ * @returns Program and arguments, before `record`.
+ */
+export function recorderCommand(mainModule: string = Deno.mainModule): string[] {
+  const words = selfCommand(mainModule);
+  if (words.length === 1) return words;
+  const bundle = new URL("../recorder.bundle.js", import.meta.url);
+  if (bundle.protocol !== "file:") return words;
+  const path = decodeURIComponent(bundle.pathname);
+  try {
+    if (!Deno.statSync(path).isFile) return words;
+  } catch {
+    return words;
+  }
+  return [...words.slice(0, -1), path];
+}
+
 function posixQuote(word: string): string {
   return /^[A-Za-z0-9_./:=@+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
@@ -35,7 +58,7 @@ function fishQuote(word: string): string {
     : `'${word.replace(/[\\']/g, (c) => `\\${c}`)}'`;
 }
 
-const ZSH = (bin: string) =>
+const ZSH = (bin: string, rec: string) =>
   `# hx shell history (eval "$(hx init zsh)" in ~/.zshrc)
 zmodload zsh/datetime 2>/dev/null
 if [[ -z "\${HX_SESSION:-}" || "\${HX_SESSION_PID:-}" != "$$" ]]; then
@@ -43,9 +66,13 @@ if [[ -z "\${HX_SESSION:-}" || "\${HX_SESSION_PID:-}" != "$$" ]]; then
   export HX_SESSION_PID=$$
 fi
 typeset -g _hx_seq=0 _hx_start= _hx_cmd= _hx_cwd=
-typeset -ga _hx_bin
-if [[ -n "\${HX_BIN:-}" ]]; then _hx_bin=(\${=HX_BIN}); else _hx_bin=(${bin}); fi
-export HX_HOOK_BIN="\${_hx_bin[*]}" # what records, for hx doctor to check
+typeset -ga _hx_bin _hx_rec
+if [[ -n "\${HX_BIN:-}" ]]; then
+  _hx_bin=(\${=HX_BIN}) _hx_rec=(\${=HX_BIN})
+else
+  _hx_bin=(${bin}) _hx_rec=(${rec})
+fi
+export HX_HOOK_BIN="\${_hx_rec[*]}" # what records, for hx doctor to check
 _hx_preexec() {
   # $1 is empty when zsh keeps no history at all; $3 is the full text either way.
   local cmd=\${1:-$3}
@@ -60,7 +87,7 @@ _hx_precmd() {
   local end=$EPOCHREALTIME
   (( _hx_seq++ ))
   # nohup: a shell that exits right away must not take the recorder down with it.
-  print -rn -- "$_hx_cmd" | nohup "\${_hx_bin[@]}" record --session "$HX_SESSION" \\
+  print -rn -- "$_hx_cmd" | nohup "\${_hx_rec[@]}" record --session "$HX_SESSION" \\
     --seq $_hx_seq --start $_hx_start --end $end --exit $rc --cwd "$_hx_cwd" --shell zsh \\
     >/dev/null 2>&1 &!
   _hx_start=
@@ -81,7 +108,7 @@ add-zsh-hook precmd _hx_precmd
 // next prompt instead. With history turned off (set +o history) nothing can turn it on for one
 // line (bash restores the option after PROMPT_COMMAND and traps), so the line is put together
 // from the simple commands the DEBUG trap sees, joined with "; ".
-const BASH = (bin: string) =>
+const BASH = (bin: string, rec: string) =>
   `# hx shell history (eval "$(hx init bash)" in ~/.bashrc; bash 5 or later)
 if [[ -z "\${HX_SESSION:-}" || "\${HX_SESSION_PID:-}" != "$$" ]]; then
   export HX_SESSION="bash-\${EPOCHSECONDS}-$$-$RANDOM$RANDOM"
@@ -89,8 +116,13 @@ if [[ -z "\${HX_SESSION:-}" || "\${HX_SESSION_PID:-}" != "$$" ]]; then
 fi
 _hx_seq=0 _hx_ran= _hx_t0= _hx_cwd=$PWD _hx_cmd= _hx_taken= _hx_armed= _hx_off= _hx_e=
 _hx_entry='^[[:space:]]*([0-9]+)[* ] (.*)$' # how bash prints a history entry: "%5d%c %s"
-if [[ -n "\${HX_BIN:-}" ]]; then read -r -a _hx_bin <<< "$HX_BIN"; else _hx_bin=(${bin}); fi
-export HX_HOOK_BIN="\${_hx_bin[*]}" # what records, for hx doctor to check
+if [[ -n "\${HX_BIN:-}" ]]; then
+  read -r -a _hx_bin <<< "$HX_BIN"
+  _hx_rec=("\${_hx_bin[@]}")
+else
+  _hx_bin=(${bin}) _hx_rec=(${rec})
+fi
+export HX_HOOK_BIN="\${_hx_rec[*]}" # what records, for hx doctor to check
 # PS0 is expanded once a line is read, just before it runs: it notes that, and when (in µs).
 _hx_ps0='\${_hx_e:$((_hx_ran=1,_hx_t0=\${EPOCHREALTIME/[.,]/},0)):0}'
 PS0="\${PS0-}$_hx_ps0"
@@ -149,7 +181,7 @@ _hx_precmd() {
   if [[ -n "$_hx_ran" && -n "$_hx_cmd" && "$_hx_cmd" != [[:space:]]* ]]; then
     (( _hx_seq++ ))
     # nohup: a shell that exits right away must not take the recorder down with it.
-    (printf '%s' "$_hx_cmd" | nohup "\${_hx_bin[@]}" record --session "$HX_SESSION" \\
+    (printf '%s' "$_hx_cmd" | nohup "\${_hx_rec[@]}" record --session "$HX_SESSION" \\
       --seq $_hx_seq --start $_hx_t0 --end $end --exit $rc --cwd "$_hx_cwd" --shell bash \\
       >/dev/null 2>&1 &)
   fi
@@ -174,7 +206,7 @@ else
 fi
 `;
 
-const FISH = (bin: string) =>
+const FISH = (bin: string, rec: string) =>
   `# hx shell history (hx init fish | source, in ~/.config/fish/config.fish)
 if not set -q HX_SESSION; or test "$HX_SESSION_PID" != "$fish_pid"
   set -gx HX_SESSION "fish-"(date +%s)"-$fish_pid-"(random)(random)
@@ -183,10 +215,12 @@ end
 set -g _hx_seq 0
 if set -q HX_BIN
   set -g _hx_bin (string split ' ' -- $HX_BIN)
+  set -g _hx_rec $_hx_bin
 else
   set -g _hx_bin ${bin}
+  set -g _hx_rec ${rec}
 end
-set -gx HX_HOOK_BIN "$_hx_bin" # what records, for hx doctor to check
+set -gx HX_HOOK_BIN "$_hx_rec" # what records, for hx doctor to check
 function _hx_preexec --on-event fish_preexec
   set -g _hx_cwd $PWD
 end
@@ -200,7 +234,7 @@ function _hx_postexec --on-event fish_postexec
   set -l up
   test -r /proc/uptime; and read -l t _ </proc/uptime; and set up --uptime $t
   # nohup: fish hangs up its jobs when it exits, and the recorder must outlive it.
-  printf '%s' $argv[1] | command nohup $_hx_bin record --session $HX_SESSION --seq $_hx_seq \\
+  printf '%s' $argv[1] | command nohup $_hx_rec record --session $HX_SESSION --seq $_hx_seq \\
     --duration $CMD_DURATION $up --exit $rc --cwd $_hx_cwd --shell fish >/dev/null 2>&1 &
   disown 2>/dev/null
 end
@@ -290,17 +324,20 @@ ${keys.ctrlR ? "bind \\cr _hx_search\nbind -M insert \\cr _hx_search 2>/dev/null
  * @param bin The words that run hx (default {@linkcode selfCommand}); `HX_BIN` in the
  *   environment overrides them when the hook is loaded.
  * @param keys Which keys open `hx search` (default: ctrl-r only).
+ * @param recorder The words that run `hx record` (default: {@linkcode recorderCommand} when
+ *   `bin` is the default, else `bin`).
  * @returns Shell code to `eval` (or `source` in fish).
  */
 export function hookScript(
   shell: Shell,
-  bin: string[] = selfCommand(),
+  bin?: string[],
   keys: KeyBindings = { ctrlR: true, upArrow: false },
+  recorder?: string[],
 ): string {
-  const script = shell === "fish"
-    ? FISH(bin.map(fishQuote).join(" "))
-    : shell === "zsh"
-    ? ZSH(bin.map(posixQuote).join(" "))
-    : BASH(bin.map(posixQuote).join(" "));
+  const words = bin ?? selfCommand();
+  const rec = recorder ?? (bin === undefined ? recorderCommand() : words);
+  const quote = shell === "fish" ? fishQuote : posixQuote;
+  const [b, r] = [words.map(quote).join(" "), rec.map(quote).join(" ")];
+  const script = shell === "fish" ? FISH(b, r) : shell === "zsh" ? ZSH(b, r) : BASH(b, r);
   return script + SEARCH_KEYS[shell](keys);
 }
