@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startMinio, startS3rver, uriFor } from "../tests/s3/servers.ts";
 import { zshHistory } from "./data.ts";
-import { selfCommand } from "../src/history/shell_hooks.ts";
+import { recorderCommand, selfCommand } from "../src/history/shell_hooks.ts";
 import { awsPeer, type Measured, rclonePeer } from "./peers.ts";
 import { searchLatency } from "./search.ts";
 
@@ -146,46 +146,64 @@ async function repeated(cmd: string[], n: number, env: Record<string, string>) {
   };
 }
 
+/** A settings file as a user who customizes recording writes it. */
+const RECORD_SETTINGS = `[record]
+secret_patterns = ['corp_[a-z0-9]{12}', 'ghp_[A-Za-z0-9]{36}']
+ignore_commands = ['^ls$', '^cd( |$)', '^history']
+ignore_directories = ['~/private']
+`;
+
 /**
  * `hx record` as the hook runs it after every command (a whole process, the command on
- * stdin, into an index that already holds a history), beside the floor of any Deno program
- * that opens SQLite: what hx adds is the difference.
+ * stdin, into an index that already holds a history), with and without a settings file,
+ * beside the floor of any Deno program that opens SQLite: what hx adds is the difference.
+ * Each is run once before it is timed: the first run after an install or an upgrade compiles
+ * hx's modules into Deno's cache (a few MiB more, once); every later run reads them from it.
  */
 async function recordLatency(tmp: string, n: number) {
   const home = join(tmp, "record-home");
   const history = join(tmp, "record-history.zsh");
   await Deno.writeTextFile(history, zshHistory(SIZES.import, 9));
   const cli = join(ROOT, "cli.ts");
-  const env = { HX_HOME: home };
-  await run([Deno.execPath(), "run", "--allow-all", cli, "import", "--file", history], env);
+  const configHome = join(tmp, "record-config");
+  await Deno.mkdir(join(configHome, "hx"), { recursive: true });
+  await Deno.writeTextFile(join(configHome, "hx", "config.toml"), RECORD_SETTINGS);
+  const bare = { HX_HOME: home, XDG_CONFIG_HOME: join(tmp, "record-no-config") };
+  const configured = { ...bare, XDG_CONFIG_HOME: configHome };
+  await run([Deno.execPath(), "run", "--allow-all", cli, "import", "--file", history], bare);
   const start = Date.now() - 1500;
-  const words = selfCommand(pathToFileURL(cli).href); // as the hook runs it
-  const hx = await repeated(
-    [
-      ...words,
-      "record",
-      "--session",
-      "bench-session",
-      "--start",
-      String(start),
-      "--end",
-      String(start + 1200),
-      "--exit",
-      "0",
-      "--cwd",
-      tmp,
-    ],
-    n,
-    env,
-  );
+  const words = recorderCommand(pathToFileURL(cli).href); // as the hook runs it
+  const record = [
+    ...words,
+    "record",
+    "--session",
+    "bench-session",
+    "--start",
+    String(start),
+    "--end",
+    String(start + 1200),
+    "--exit",
+    "0",
+    "--cwd",
+    tmp,
+  ];
+  await repeated(record, 1, bare);
+  const without = await repeated(record, n, bare);
+  await repeated(record, 1, configured);
+  const withSettings = await repeated(record, n, configured);
   const floorScript = join(tmp, "floor.ts");
   await Deno.writeTextFile(
     floorScript,
     `import { DatabaseSync } from "node:sqlite";\nnew DatabaseSync(":memory:").close();\n`,
   );
-  const floor = await repeated(selfCommand(pathToFileURL(floorScript).href), n, env);
+  const floorWords = selfCommand(pathToFileURL(floorScript).href);
+  await repeated(floorWords, 1, bare);
+  const floor = await repeated(floorWords, n, bare);
   return {
-    ...hx,
+    p50_ms: Math.max(without.p50_ms, withSettings.p50_ms),
+    peak_rss_mib: Math.max(without.peak_rss_mib, withSettings.peak_rss_mib),
+    without_settings: without,
+    with_settings: withSettings,
     runs: n,
     command: `${words.join(" ")} record … < command (as the hook runs it)`,
     deno_floor: {
@@ -515,7 +533,13 @@ function targets(r: any) {
   }
   if (r.record) {
     out.record_p50_ms = t(r.record.p50_ms, "<= 45", r.record.p50_ms <= 45);
-    out.record_peak_rss_mib = t(r.record.peak_rss_mib, "<= 40", r.record.peak_rss_mib <= 40);
+    // The issue's 40 MB are 10^6 bytes: 38.1 MiB.
+    const limit = 40e6 / 2 ** 20;
+    out.record_peak_rss_mib = t(
+      r.record.peak_rss_mib,
+      `<= ${limit.toFixed(1)} (40 MB)`,
+      r.record.peak_rss_mib <= limit,
+    );
   }
   return out;
 }
