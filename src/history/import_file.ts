@@ -27,6 +27,7 @@ import { parseFish } from "./parse_fish.ts";
 import { parseZsh } from "./parse_zsh.ts";
 import type { ParsedCommand, Shell } from "./parsed_command.ts";
 import { redactSecrets } from "./secrets.ts";
+import { commandsMark, settleSearchIndex } from "../vault/search_index.ts";
 
 /** What an import did. */
 export interface ImportResult extends InsertCounts {
@@ -205,7 +206,8 @@ export function importCommands(
       host: null, // where the file's commands ran is not known
     });
   });
-  return vault.db.transaction(() => {
+  const mark = commandsMark(vault.db);
+  const counts = vault.db.transaction(() => {
     if (events.length > 0) {
       insertSession(vault.db, {
         session_id: session,
@@ -217,6 +219,8 @@ export function importCommands(
     }
     return { ...insertEvents(vault.db, events, { origin: "here" }), recorded, ignored };
   });
+  settleSearchIndex(vault.db, mark);
+  return counts;
 }
 
 /** A history file read and parsed, not yet imported. */

@@ -48,6 +48,7 @@ import { applyTombstones } from "./importer.ts";
 import { importSegment } from "./importer.ts";
 import { DEFAULT_CONCURRENCY, MANIFESTS_PER_PULL, RETRIES_PER_PULL } from "./limits.ts";
 import { fetchSegment, openSegment, type ReadManifest, readManifest } from "./objects.ts";
+import { commandsMark, settleSearchIndex } from "../vault/search_index.ts";
 
 /** Options of {@linkcode pull}. */
 export interface PullOptions {
@@ -391,7 +392,9 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
   const before = ctx.meter.snapshot();
   const runId = startRun(db, "pull", ctx.vault.now());
   const run = new PullRun(ctx, opts);
+  const mark = commandsMark(db);
   const finish = (ok: boolean, error: unknown): PullResult => {
+    settleSearchIndex(db, mark); // what a failed pull imported is kept, and indexed as well
     run.counts.quarantined = quarantineCount(db);
     run.counts.not_local = notLocal(db);
     const spent = ctx.meter.since(before);

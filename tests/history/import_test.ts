@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { importHistoryFile } from "../../src/history/import_file.ts";
+import { recordEvent } from "../../src/history/record.ts";
 import { countEvents, findEvents } from "../../src/vault/events.ts";
 import { forget } from "../../src/vault/tombstones.ts";
 import { Vault } from "../../src/vault/vault.ts";
@@ -148,3 +149,35 @@ Deno.test("importing a missing file fails with not_found", async () => {
     (e: HxError) => e.category === "not_found",
   );
 });
+
+/** How many segments the search index is in (each has entries in its b-tree table). */
+const searchSegments = (vault: Vault) =>
+  new Set(
+    vault.db.all<{ segid: number }>("SELECT DISTINCT segid FROM commands_fts_idx").map((r) =>
+      r.segid
+    ),
+  );
+
+Deno.test("a large import leaves the search index in one segment, which recording afterwards never rewrites", () =>
+  withDir(async (dir) => {
+    const vault = Vault.open(join(dir, "hx.db"));
+    try {
+      const file = join(dir, ".zsh_history");
+      const lines = Array.from(
+        { length: 60_000 },
+        (_, i) => `: ${1700000000 + i * 10}:0;git commit -m 'change ${i}' && make test-${i % 500}`,
+      );
+      await Deno.writeTextFile(file, lines.join("\n") + "\n");
+      assert.equal((await importHistoryFile(vault, file)).inserted, 60_000);
+      const [big, ...others] = searchSegments(vault);
+      assert.deepEqual(others, [], "the import left the index in pieces for recording to merge");
+      for (let i = 0; i < 40; i++) {
+        recordEvent(vault, { cmd: `make target-${i}`, session_id: "s", started_at: 1e12 + i });
+      }
+      assert.ok(searchSegments(vault).has(big!), "a record merged the imported segment");
+      const found = findEvents(vault.db, { text: "'change 59999'" }).map((e) => e.cmd);
+      assert.deepEqual(found, ["git commit -m 'change 59999' && make test-499"]);
+    } finally {
+      vault.close();
+    }
+  }));
