@@ -22,6 +22,11 @@ export const SEGMENT_MAX_EVENTS = 10_000;
 export const SEGMENT_MAX_BYTES = 8 * MiB;
 /** Objects fetched or uploaded at once. */
 export const DEFAULT_CONCURRENCY = 8;
+/**
+ * Events a pull imports in one transaction at most (segments already fetched, one after the
+ * other): ~1 s of writing, well under the 10 s `hx record` waits for the index.
+ */
+export const IMPORT_BATCH_EVENTS = 50_000;
 /** Manifests one pull reads at most (the rest wait for the next pull). */
 export const MANIFESTS_PER_PULL = 1_000;
 /** Quarantined objects one pull retries at most. */

@@ -17,7 +17,8 @@ import {
   segmentKey,
   segmentsPrefix,
 } from "../object/keys.ts";
-import type { TombstonePayload } from "../object/payloads.ts";
+import type { SegmentPayload, TombstonePayload } from "../object/payloads.ts";
+import type { InsertCounts } from "../vault/events.ts";
 import type { MeterDelta } from "../store/metered.ts";
 import type { ObjectInfo } from "../store/types.ts";
 import {
@@ -46,7 +47,12 @@ import { listedSegments, markForUpload } from "../vault/segments.ts";
 import { type SyncContext, verifyKey } from "./context.ts";
 import { applyTombstones } from "./importer.ts";
 import { importSegment } from "./importer.ts";
-import { DEFAULT_CONCURRENCY, MANIFESTS_PER_PULL, RETRIES_PER_PULL } from "./limits.ts";
+import {
+  DEFAULT_CONCURRENCY,
+  IMPORT_BATCH_EVENTS,
+  MANIFESTS_PER_PULL,
+  RETRIES_PER_PULL,
+} from "./limits.ts";
 import { fetchSegment, openSegment, type ReadManifest, readManifest } from "./objects.ts";
 import { commandsMark, settleSearchIndex } from "../vault/search_index.ts";
 
@@ -296,6 +302,7 @@ class PullRun {
     const db = ctx.vault.db;
     const now = ctx.vault.now();
     const todo: DeclaredSegment[] = [];
+    const alone = new Set<DeclaredSegment>(); // retried after failing: in a batch of its own
     let retries = 0;
     const wanted = opts.scanned ??
       declaredMissing(db).filter((d) => opts.node === undefined || d.node_id === opts.node);
@@ -310,46 +317,90 @@ class PullRun {
         this.counts.segments.waiting++;
         continue;
       }
-      if (state === "due") retries++;
+      if (state === "due") {
+        retries++;
+        alone.add(d);
+      }
       todo.push(d);
     }
     const total = todo.length;
     let done = 0;
     if (total > 0) this.#opts.onProgress?.(0, total);
+    // Imported one at a time, and in batches: while the next segment is already fetched, the
+    // transaction stays open, so pages many segments touch are written once (a fresh pull of
+    // 1M events: ~20 % less time). A batch is committed as soon as no fetched segment waits
+    // (never open across a wait on the network) and after IMPORT_BATCH_EVENTS. Its segments
+    // count as imported once it is committed; a failure inside it rolls it back whole (its
+    // segments are fetched again by the next pull).
     const importing = oneAtATime();
-    await forEachConcurrent(todo, this.#limit, async (d) => {
-      try {
-        const ref = {
-          node_id: d.node_id,
-          segment_id: d.segment_id,
-          sha256: d.first === 0 ? null : d.sha256,
-          ...(d.first === 0 ? {} : { events: d.events }),
-        };
-        const bytes = await fetchSegment(ctx, ref, {
-          ...this.#signal,
-          ...(this.#opts.maxObjectBytes === undefined
-            ? {}
-            : { maxObjectBytes: this.#opts.maxObjectBytes }),
-        });
-        // Fetched concurrently, opened and imported one at a time: one payload in memory.
-        const counts = await importing(async () =>
-          importSegment(ctx, d, await openSegment(ctx, ref, bytes))
-        );
+    let queued = 0;
+    let batch: { events: number; counts: InsertCounts[] } = { events: 0, counts: [] };
+    const commit = () => {
+      db.commit();
+      for (const counts of batch.counts) {
         this.counts.segments.imported++;
         this.counts.events.inserted += counts.inserted;
         this.counts.events.duplicate += counts.duplicate;
         this.counts.events.covered += counts.covered;
-      } catch (err) {
-        this.counts.segments.failed++;
-        this.#fail({
-          key: segmentKey(ctx.vaultId, d.node_id, d.segment_id),
-          kind: "segment",
-          node_id: d.node_id,
-          object_id: d.segment_id,
-        }, err);
       }
-      this.#opts.onProgress?.(++done, total);
-    });
+      batch = { events: 0, counts: [] };
+    };
+    const settle = () => {
+      if (queued === 0 || batch.events >= IMPORT_BATCH_EVENTS) commit();
+    };
+    try {
+      await forEachConcurrent(todo, this.#limit, async (d) => {
+        try {
+          const ref = {
+            node_id: d.node_id,
+            segment_id: d.segment_id,
+            sha256: d.first === 0 ? null : d.sha256,
+            ...(d.first === 0 ? {} : { events: d.events }),
+          };
+          const bytes = await fetchSegment(ctx, ref, {
+            ...this.#signal,
+            ...(this.#opts.maxObjectBytes === undefined
+              ? {}
+              : { maxObjectBytes: this.#opts.maxObjectBytes }),
+          });
+          // Fetched concurrently, opened and imported one at a time: one payload in memory.
+          queued++;
+          await importing(async () => {
+            queued--;
+            let payload: SegmentPayload;
+            try {
+              payload = await openSegment(ctx, ref, bytes);
+            } finally {
+              settle();
+            }
+            if (alone.has(d)) commit();
+            if (!db.inTransaction) db.begin();
+            try {
+              batch.counts.push(importSegment(ctx, d, payload));
+            } catch (err) {
+              db.rollback();
+              this.counts.segments.failed += batch.counts.length;
+              batch = { events: 0, counts: [] };
+              throw err;
+            }
+            batch.events += payload.events.length;
+            if (alone.has(d)) commit();
+            else settle();
+          });
+        } catch (err) {
+          this.counts.segments.failed++;
+          this.#fail({
+            key: segmentKey(ctx.vaultId, d.node_id, d.segment_id),
+            kind: "segment",
+            node_id: d.node_id,
+            object_id: d.segment_id,
+          }, err);
+        }
+        this.#opts.onProgress?.(++done, total);
+      });
+    } finally {
+      commit();
+    }
   }
 
   /** Repair mode: every segment the store lists that is not here (no declared hash). */

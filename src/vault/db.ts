@@ -156,7 +156,10 @@ export class Db {
 
   /**
    * Runs `fn` in a transaction (`BEGIN IMMEDIATE`, so writers queue instead of failing
-   * later). Nested calls join the outer transaction.
+   * later). Nested calls (and calls inside a {@linkcode Db.begin} batch) join the outer
+   * transaction: when `fn` throws there, the outer one must be rolled back. (Savepoints would
+   * undo a part alone, but keep a copy of every page the part changes in memory: tens of MiB
+   * for a segment of a large history.)
    */
   transaction<T>(fn: () => T): T {
     if (this.#depth > 0) {
@@ -179,6 +182,39 @@ export class Db {
     } finally {
       this.#depth = 0;
     }
+  }
+
+  /**
+   * Opens a batch: one transaction that stays open, across awaits, until {@linkcode Db.commit}
+   * or {@linkcode Db.rollback}, so that many small transactions (joining it) write their pages
+   * once. Other processes cannot write meanwhile (`hx record` waits up to 10 s): keep batches
+   * short, and never open across a wait on the network.
+   *
+   * @throws {Error} Inside a transaction already.
+   */
+  begin(): void {
+    if (this.#depth > 0) throw new Error("Cannot open a batch inside a transaction");
+    this.#db.exec("BEGIN IMMEDIATE");
+    this.#depth = 1;
+  }
+
+  /** Commits the batch {@linkcode Db.begin} opened; nothing when none is open. */
+  commit(): void {
+    if (this.#depth === 0) return;
+    this.#db.exec("COMMIT");
+    this.#depth = 0;
+  }
+
+  /** Rolls back the batch {@linkcode Db.begin} opened: all of it; nothing when none is open. */
+  rollback(): void {
+    if (this.#depth === 0) return;
+    this.#db.exec("ROLLBACK");
+    this.#depth = 0;
+  }
+
+  /** Whether a transaction or a batch is open. */
+  get inTransaction(): boolean {
+    return this.#depth > 0;
   }
 
   /** A value of the `meta` table. */

@@ -306,3 +306,32 @@ Deno.test("a wrong key is named once, before anything is imported", async () => 
     await f.dispose();
   }
 });
+
+Deno.test("a segment whose import fails midway (the index refuses a write) leaves nothing half-imported; the rest and then it import later", async () => {
+  const f = await fixture(6);
+  try {
+    // The index of b refuses one command, as a full disk would refuse a write: a fault in the
+    // storage under the code, not in it.
+    f.b.vault.db.exec(`CREATE TRIGGER poison BEFORE INSERT ON commands WHEN NEW.cmd = 'a-cmd 7'
+      BEGIN SELECT RAISE(ABORT, 'disk full'); END`);
+    const first = await f.b.pull();
+    assert.equal(first.segments.imported + first.segments.failed, 6);
+    assert.ok(first.segments.failed >= 1);
+    const got = f.b.commands();
+    // Whole segments only: each holds a-cmd 2k and 2k+1.
+    for (let k = 0; k < 6; k++) {
+      const pair = got.filter((c) => c === `a-cmd ${2 * k}` || c === `a-cmd ${2 * k + 1}`);
+      assert.ok(pair.length === 0 || pair.length === 2, `segment ${k} half imported: ${got}`);
+    }
+    assert.ok(!got.includes("a-cmd 6"), "the failing segment's first event was kept");
+    assert.equal(first.events.inserted, got.length);
+    f.b.vault.db.exec("DROP TRIGGER poison");
+    await f.b.pull(); // what the failure rolled back with it (not quarantined) comes now
+    f.b.clock.tick(61_000); // the failed segment, after its backoff
+    await f.b.pull();
+    assert.deepEqual(f.b.commands(), Array.from({ length: 12 }, (_, i) => `a-cmd ${i}`));
+    assert.equal(listQuarantine(f.b.vault.db).length, 0);
+  } finally {
+    await f.dispose();
+  }
+});
