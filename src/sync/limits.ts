@@ -27,6 +27,8 @@ export const DEFAULT_CONCURRENCY = 8;
  * other): ~1 s of writing, well under the 10 s `hx record` waits for the index.
  */
 export const IMPORT_BATCH_EVENTS = 50_000;
+/** The index's page cache during a pull (MiB): less than search's, for the pull's peak memory. */
+export const PULL_PAGE_CACHE_MIB = 16;
 /** Manifests one pull reads at most (the rest wait for the next pull). */
 export const MANIFESTS_PER_PULL = 1_000;
 /** Quarantined objects one pull retries at most. */

@@ -51,10 +51,12 @@ import {
   DEFAULT_CONCURRENCY,
   IMPORT_BATCH_EVENTS,
   MANIFESTS_PER_PULL,
+  PULL_PAGE_CACHE_MIB,
   RETRIES_PER_PULL,
 } from "./limits.ts";
 import { fetchSegment, openSegment, type ReadManifest, readManifest } from "./objects.ts";
 import { commandsMark, settleSearchIndex } from "../vault/search_index.ts";
+import { PAGE_CACHE_MIB } from "../vault/db.ts";
 
 /** Options of {@linkcode pull}. */
 export interface PullOptions {
@@ -444,8 +446,12 @@ export async function pull(ctx: SyncContext, opts: PullOptions = {}): Promise<Pu
   const runId = startRun(db, "pull", ctx.vault.now());
   const run = new PullRun(ctx, opts);
   const mark = commandsMark(db);
+  // Importing writes B-trees larger than any cache; a smaller one costs a pull of 1M events
+  // ~4 % more time and saves ~30 MiB of its peak.
+  db.setPageCache(PULL_PAGE_CACHE_MIB);
   const finish = (ok: boolean, error: unknown): PullResult => {
     settleSearchIndex(db, mark); // what a failed pull imported is kept, and indexed as well
+    db.setPageCache(PAGE_CACHE_MIB);
     run.counts.quarantined = quarantineCount(db);
     run.counts.not_local = notLocal(db);
     const spent = ctx.meter.since(before);

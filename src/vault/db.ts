@@ -14,6 +14,9 @@ import { MIGRATIONS } from "./migrations.ts";
 /** A row as SQLite returns it. */
 export type Row = Record<string, SQLInputValue>;
 
+/** The page cache of a connection (MiB): what search on a large history reads most. */
+export const PAGE_CACHE_MIB = 32;
+
 /**
  * An open index database.
  *
@@ -60,7 +63,7 @@ export class Db {
       raw.exec("PRAGMA foreign_keys = ON");
       raw.exec("PRAGMA secure_delete = ON");
       raw.exec("PRAGMA temp_store = MEMORY");
-      raw.exec("PRAGMA cache_size = -32768"); // 32 MiB
+      raw.exec(`PRAGMA cache_size = -${PAGE_CACHE_MIB * 1024}`);
       // Substring match with Unicode case folding (SQLite's LIKE folds ASCII only); the
       // needle is folded by the caller.
       raw.function(
@@ -215,6 +218,15 @@ export class Db {
   /** Whether a transaction or a batch is open. */
   get inTransaction(): boolean {
     return this.#depth > 0;
+  }
+
+  /**
+   * Bounds SQLite's page cache of this connection.
+   *
+   * @param mib The bound in MiB ({@linkcode PAGE_CACHE_MIB} when the index is opened).
+   */
+  setPageCache(mib: number): void {
+    this.#db.exec(`PRAGMA cache_size = -${Math.round(mib * 1024)}`);
   }
 
   /** A value of the `meta` table. */
