@@ -144,7 +144,7 @@ function rangeEnd(db: Db, bounds: SealBounds): Position | undefined {
 
 /** Events read per query while a payload is built: the rows held at once. */
 const PAYLOAD_PAGE = 1000;
-/** An event record's fields, in payload order (the page query selects them and its key). */
+/** An event record's fields, in payload order (the page query selects them, and `id`). */
 const EVENT_FIELDS = [
   "node_id",
   "session_id",
@@ -180,12 +180,19 @@ export interface BuiltPayload {
  * @returns Its payload JSON ({@linkcode SegmentPayload}) and its events' range.
  */
 export function segmentPayload(db: Db, segmentId: string): BuiltPayload {
+  // SQLite writes each page's JSON itself: no row objects for V8 to collect (a push of 100k
+  // events made 100k of them, and its heap grew with them).
   const page = db.prepare(
-    `SELECT e.id, n.node_id, s.session_id, e.seq, e.started_at, e.ended_at, e.duration_ms,
-       e.exit_code, e.cwd, c.cmd, e.host
-     FROM events e INDEXED BY events_segment JOIN nodes n ON n.ref = e.node_ref
-       JOIN sessions s ON s.ref = e.session_ref JOIN commands c ON c.id = e.cmd_id
-     WHERE e.segment_id = ? AND e.origin = 0 AND e.id > ? ORDER BY e.id LIMIT ${PAYLOAD_PAGE}`,
+    `SELECT json_group_array(json_object(${
+      EVENT_FIELDS.map((f) => `'${f}', ${f}`).join(", ")
+    }) ORDER BY id) AS json, count(*) AS n, min(started_at) AS lo, max(started_at) AS hi,
+       max(id) AS last
+     FROM (SELECT e.id, n.node_id, s.session_id, e.seq, e.started_at, e.ended_at, e.duration_ms,
+             e.exit_code, e.cwd, c.cmd, e.host
+           FROM events e INDEXED BY events_segment JOIN nodes n ON n.ref = e.node_ref
+             JOIN sessions s ON s.ref = e.session_ref JOIN commands c ON c.id = e.cmd_id
+           WHERE e.segment_id = ? AND e.origin = 0 AND e.id > ? ORDER BY e.id
+           LIMIT ${PAYLOAD_PAGE})`,
   );
   const pages: string[] = [];
   let events = 0;
@@ -193,15 +200,13 @@ export function segmentPayload(db: Db, segmentId: string): BuiltPayload {
   let end_ts = 0;
   let after = -1;
   for (;;) {
-    const rows = page.all(segmentId, after) as unknown as EventRow[];
-    if (rows.length === 0) break;
-    for (const row of rows) {
-      start_ts = Math.min(start_ts, row.started_at);
-      end_ts = Math.max(end_ts, row.started_at);
-    }
-    after = rows[rows.length - 1]!.id;
-    events += rows.length;
-    pages.push(JSON.stringify(rows, EVENT_FIELDS).slice(1, -1));
+    const got = page.get(segmentId, after) as unknown as PayloadPage;
+    if (got.n === 0) break;
+    start_ts = Math.min(start_ts, got.lo);
+    end_ts = Math.max(end_ts, got.hi);
+    after = got.last;
+    events += got.n;
+    pages.push(got.json.slice(1, -1));
   }
   const sessions = db.all<SessionRecord>(
     `SELECT session_id, node_id, started_at, host, shell FROM sessions
@@ -226,10 +231,13 @@ export function segmentPayload(db: Db, segmentId: string): BuiltPayload {
   return { json, empty, events, start_ts: events === 0 ? 0 : start_ts, end_ts };
 }
 
-/** A row of {@linkcode segmentPayload}'s page query. */
-interface EventRow {
-  id: number;
-  started_at: number;
+/** What {@linkcode segmentPayload}'s page query returns: a page of events as JSON. */
+interface PayloadPage {
+  json: string;
+  n: number;
+  lo: number;
+  hi: number;
+  last: number;
 }
 
 /** An own segment (or pack) sealed and not uploaded yet. */

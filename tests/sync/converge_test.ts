@@ -122,3 +122,24 @@ Deno.test("re-importing the same objects changes nothing", async () => {
     await pair.dispose();
   }
 });
+
+Deno.test("any command text arrives on another device exactly as it was typed", async () => {
+  const { a, b, dispose } = await joinedPair();
+  try {
+    const texts = [
+      `echo "quoted" 'single' \\back\\slash`,
+      "printf 'a\\tb\\n'\tliteral\ttabs",
+      "cat <<EOF\nline one\nline two\nEOF",
+      "echo \u0001\u0007\u001b[31mred\u001b[0m \u007f",
+      "echo wörld 🚀 日本語 עברית \u2028 \u2029 \ufeff",
+      "echo '{\"json\": [1, 2.5e3, null, true]}'",
+      "x".repeat(20_000),
+    ];
+    for (const t of texts) a.record(t);
+    await a.push();
+    await b.pull();
+    assert.deepEqual(b.commands(), texts);
+  } finally {
+    await dispose();
+  }
+});
