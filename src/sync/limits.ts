@@ -22,11 +22,13 @@ export const SEGMENT_MAX_EVENTS = 10_000;
 export const SEGMENT_MAX_BYTES = 8 * MiB;
 /** Objects fetched or uploaded at once. */
 export const DEFAULT_CONCURRENCY = 8;
-/**
- * Events a pull imports in one transaction at most (segments already fetched, one after the
- * other): ~1 s of writing, well under the 10 s `hx record` waits for the index.
- */
+/** Events a pull imports in one transaction at most (segments already fetched, one after the other). */
 export const IMPORT_BATCH_EVENTS = 50_000;
+/**
+ * How long a pull's batch stays open at most before it is committed (ms, plus the segment
+ * being imported): `hx record` waits for the index up to 10 s, on a slow machine too.
+ */
+export const IMPORT_BATCH_MS = 500;
 /** The index's page cache during a pull (MiB): less than search's, for the pull's peak memory. */
 export const PULL_PAGE_CACHE_MIB = 16;
 /** Manifests one pull reads at most (the rest wait for the next pull). */

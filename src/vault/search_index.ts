@@ -33,12 +33,18 @@ export function commandsMark(db: Db): number {
  *
  * @param db The index.
  * @param mark {@linkcode commandsMark} before the write.
- * @returns Whether it merged.
+ * @returns Whether it merged (`false` also when merging failed: the index stays sound).
  */
 export function settleSearchIndex(db: Db, mark: number): boolean {
   const now = commandsMark(db);
   const added = now - mark;
   if (added < MIN_NEW_COMMANDS || added * 10 < now) return false;
-  db.run("INSERT INTO commands_fts (commands_fts) VALUES ('optimize')");
-  return true;
+  try {
+    db.run("INSERT INTO commands_fts (commands_fts) VALUES ('optimize')");
+    return true;
+  } catch {
+    // A statement of its own: when it fails (a full disk) the index is as it was, and FTS5
+    // merges it bit by bit as before. Never a reason to fail the import or pull that came first.
+    return false;
+  }
 }
