@@ -5,6 +5,9 @@
  * @module
  */
 
+import { sha256Hex, utf8 } from "../src/_encoding.ts";
+import { concat } from "../src/store/_bytes.ts";
+
 /** The bundle's entry, from the project's root. */
 export const RECORDER_ENTRY = "src/recorder.ts";
 /** The bundle, from the project's root. */
@@ -32,16 +35,12 @@ export function bundleSources(code: string): string[] {
  */
 export async function sourcesDigest(root: URL, paths: readonly string[]): Promise<string> {
   const parts: Uint8Array[] = [];
-  const enc = new TextEncoder();
   for (const path of paths) {
-    parts.push(enc.encode(`${path}\0`), await Deno.readFile(new URL(path, root)), enc.encode("\0"));
+    parts.push(
+      utf8.encode(`${path}\0`),
+      await Deno.readFile(new URL(path, root)),
+      utf8.encode("\0"),
+    );
   }
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", all));
-  return Array.from(hash, (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(concat(parts));
 }

@@ -142,7 +142,7 @@ function rangeEnd(db: Db, bounds: SealBounds): Position | undefined {
   return previous;
 }
 
-/** Events read per query while a payload is built: the rows held at once. */
+/** Events per query while a payload is built (SQLite holds one page's JSON at a time). */
 const PAYLOAD_PAGE = 1000;
 /** An event record's fields, in payload order (the page query selects them, and `id`). */
 const EVENT_FIELDS = [
@@ -173,15 +173,15 @@ export interface BuiltPayload {
 /**
  * The records an own segment holds, read back from the index and serialised: events in
  * the order they were inserted, a page at a time (the segment index keeps that order, so no
- * sort), so that only one page of rows and the text itself are held.
+ * sort), each page written as JSON by SQLite, so that only the text is held, never the rows.
  *
  * @param db The index.
  * @param segmentId The segment.
  * @returns Its payload JSON ({@linkcode SegmentPayload}) and its events' range.
  */
 export function segmentPayload(db: Db, segmentId: string): BuiltPayload {
-  // SQLite writes each page's JSON itself: no row objects for V8 to collect (a push of 100k
-  // events made 100k of them, and its heap grew with them).
+  // No row objects for V8 to collect (a push of 100k events made 100k of them, and its heap
+  // grew with them).
   const page = db.prepare(
     `SELECT json_group_array(json_object(${
       EVENT_FIELDS.map((f) => `'${f}', ${f}`).join(", ")
