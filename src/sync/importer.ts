@@ -27,12 +27,14 @@ import type { SyncContext } from "./context.ts";
  * @param ctx The sync session.
  * @param seg The object as declared.
  * @param payload Its records.
+ * @param opts `deferCounts` inside a bulk write (`startBulk`).
  * @returns Event counts by outcome.
  */
 export function importSegment(
   ctx: SyncContext,
   seg: DeclaredSegment,
   payload: SegmentPayload,
+  opts: { deferCounts?: boolean } = {},
 ): InsertCounts {
   const db = ctx.vault.db;
   const mine = seg.node_id === ctx.vault.nodeId;
@@ -43,6 +45,7 @@ export function importSegment(
       origin: mine ? "here" : "elsewhere",
       segmentId: own,
       windows,
+      deferCounts: opts.deferCounts === true,
     });
     for (const session of payload.sessions) insertSession(db, session, own);
     for (const a of payload.artifacts) {

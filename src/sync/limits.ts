@@ -29,6 +29,13 @@ export const IMPORT_BATCH_EVENTS = 50_000;
  * being imported): `hx record` waits for the index up to 10 s, on a slow machine too.
  */
 export const IMPORT_BATCH_MS = 500;
+/**
+ * Events a pull must bring, and no fewer than the index holds, for the index's bookkeeping to
+ * be deferred to the end (`vault/bulk.ts`): a fresh device's first pull of a large vault.
+ */
+export const BULK_MIN_EVENTS = 20_000;
+/** The page cache during a bulk write (MiB): fewer B-trees are written, a smaller one does. */
+export const BULK_PAGE_CACHE_MIB = 8;
 /** The index's page cache during a pull (MiB): less than search's, for the pull's peak memory. */
 export const PULL_PAGE_CACHE_MIB = 16;
 /** Manifests one pull reads at most (the rest wait for the next pull). */

@@ -172,6 +172,11 @@ export interface InsertOptions {
   segmentId?: string | null;
   /** Tombstone windows, if already loaded in this transaction. */
   windows?: readonly Window[];
+  /**
+   * Leave commands' run counts and latest runs as they are, and keep new texts met only in
+   * duplicates: a bulk write counts them all at its end (`finishBulk`).
+   */
+  deferCounts?: boolean;
 }
 
 const EVENT_COLUMNS_SQL =
@@ -191,7 +196,8 @@ function insertSql(rows: number): string {
 
 /**
  * Inserts events idempotently, in one transaction; then counts the new runs of their
- * commands and indexes new command texts for search, in bulk. An event covered by any
+ * commands (unless deferred to the end of a bulk write) and indexes new command texts for
+ * search, in bulk. An event covered by any
  * applied tombstone is never inserted.
  *
  * @param db The index.
@@ -245,8 +251,8 @@ export function insertEvents(
     }
     if (rows > 0) flush(db.prepareUncached(insertSql(rows))); // the tail's size varies
     counts.duplicate = offered - counts.inserted;
-    if (counts.duplicate > 0) mergeImported(db, refs, events);
-    if (counts.inserted > 0) {
+    if (counts.duplicate > 0) mergeImported(db, refs, events, opts.deferCounts === true);
+    if (counts.inserted > 0 && !opts.deferCounts) {
       // New rows have ids above every existing one: count their runs in bulk. NOT INDEXED:
       // read the new rows by id range; SQLite otherwise walks every event through the
       // (cmd_id, started_at) index to group them, a cost that grows with the whole history.
@@ -265,7 +271,7 @@ export function insertEvents(
       "INSERT INTO commands_fts (rowid, cmd) SELECT id, cmd FROM commands WHERE id > ?",
       before.c,
     );
-    db.run("DELETE FROM commands WHERE id > ? AND runs = 0", before.c);
+    if (!opts.deferCounts) db.run("DELETE FROM commands WHERE id > ? AND runs = 0", before.c);
   });
   return counts;
 }
@@ -275,7 +281,12 @@ export function insertEvents(
  * its file gets its time from the file (its modification time), which differs between
  * devices. Of two copies the earliest time wins, whichever arrives first: devices converge.
  */
-function mergeImported(db: Db, refs: Refs, events: readonly EventRecord[]): void {
+function mergeImported(
+  db: Db,
+  refs: Refs,
+  events: readonly EventRecord[],
+  deferCounts: boolean,
+): void {
   const update = db.prepare(
     `UPDATE events SET started_at = ?, ended_at = ?, duration_ms = ?
      WHERE node_ref = ? AND session_ref = ? AND seq = ? AND started_at > ?`,
@@ -294,7 +305,7 @@ function mergeImported(db: Db, refs: Refs, events: readonly EventRecord[]): void
     ).changes;
     if (Number(changed) > 0) touched.add(refs.command(e.cmd));
   }
-  if (touched.size > 0) recountCommands(db, [...touched]);
+  if (touched.size > 0 && !deferCounts) recountCommands(db, [...touched]);
 }
 
 /**
@@ -342,8 +353,9 @@ export function* recordedRuns(
 }
 
 /**
- * After events were deleted: recounts the runs of the commands they ran, and deletes the
- * commands no event runs any more (and, by trigger, their search entries).
+ * After events were deleted: recounts the runs of the commands they ran, and deletes those
+ * of them no event runs any more (and, by trigger, their search entries). Only those: a bulk
+ * write another process has under way keeps its new commands at no runs until it counts them.
  *
  * @param db The index.
  * @param commandIds The commands of the deleted events.
@@ -355,8 +367,11 @@ export function recountCommands(db: Db, commandIds: readonly number[]): void {
        last_at = coalesce((SELECT max(started_at) FROM events WHERE cmd_id = commands.id), 0)
      WHERE id = ?`,
   );
-  for (const id of commandIds) update.run(id);
-  db.run("DELETE FROM commands WHERE runs = 0");
+  const unused = db.prepare("DELETE FROM commands WHERE id = ? AND runs = 0");
+  for (const id of commandIds) {
+    update.run(id);
+    unused.run(id);
+  }
 }
 
 /** One stored event, with its local row id. */

@@ -1,0 +1,107 @@
+/**
+ * Bulk writes: importing far more events than the index holds (a fresh device pulling a
+ * vault's history) with the bookkeeping deferred to the end.
+ *
+ * Every event is a row in five B-trees; three of them (by start, by command, by session)
+ * exist only to be read, and the one by command is written in random order: on a pull of 1M
+ * events into an empty index they cost more than the rows themselves, and counting each
+ * command's runs after every segment as much again. Built once from the finished table,
+ * by sorting, they cost a fraction. So a bulk write drops them (and the commands' index by
+ * latest run), inserts events and new command texts only, then recreates the indexes and
+ * counts every command's runs in one pass.
+ *
+ * The state is in the index (`meta.bulk_write`), committed before the first index is dropped:
+ * a process killed in between leaves it set, and the next {@linkcode finishBulk} (every pull
+ * starts with one) completes the work. Meanwhile the index stays sound for every reader and
+ * writer: queries that would use a dropped index scan instead, `hx record` counts its own runs
+ * as always, and the final count starts from the events, whoever wrote them.
+ *
+ * @module
+ */
+
+import type { Db } from "./db.ts";
+
+/** The indexes a bulk write drops and recreates: the same definitions as the migrations'. */
+const DEFERRED_INDEXES: Readonly<Record<string, string>> = {
+  events_started: "events (started_at)",
+  events_cmd: "events (cmd_id, started_at)",
+  events_session: "events (session_ref, started_at)",
+  commands_recent: "commands (last_at)",
+};
+
+const FLAG = "bulk_write";
+
+/**
+ * Whether writing `incoming` events into this index is worth a bulk write: at least
+ * `minEvents`, and at least as many as the index holds (rebuilding costs in proportion to
+ * the whole table).
+ *
+ * @param db The index.
+ * @param incoming Events about to be written.
+ * @param minEvents Fewer never are.
+ */
+export function worthBulk(db: Db, incoming: number, minEvents: number): boolean {
+  if (incoming < minEvents) return false;
+  const held = db.get<{ n: number }>("SELECT count(*) AS n FROM events")!.n;
+  return incoming >= held;
+}
+
+/**
+ * Starts a bulk write: marks it in the index, then drops the deferred indexes, in one
+ * transaction. Until {@linkcode finishBulk}, inserts must defer counting runs
+ * (`insertEvents`' `deferCounts`).
+ *
+ * @param db The index (no transaction open).
+ */
+export function startBulk(db: Db): void {
+  db.transaction(() => {
+    db.setMeta(FLAG, "1");
+    for (const name of Object.keys(DEFERRED_INDEXES)) db.run(`DROP INDEX IF EXISTS ${name}`);
+  });
+}
+
+/** Whether a bulk write started and was not finished (a process killed in between). */
+export function bulkPending(db: Db): boolean {
+  return db.meta(FLAG) !== undefined;
+}
+
+/**
+ * Finishes a bulk write, if one is pending, in one transaction: recreates the deferred
+ * indexes, sets every command's run count and latest run from its events, and deletes the
+ * commands no event runs (met only in duplicates; their search entries go with them, by
+ * trigger). Safe to run again after it failed.
+ *
+ * @param db The index (no transaction open).
+ * @returns Whether there was one to finish.
+ */
+export function finishBulk(db: Db): boolean {
+  if (!bulkPending(db)) return false;
+  // Sorting for the indexes spills to a temporary file rather than memory: integers only
+  // (start times, ids), never a command's text.
+  db.exec("PRAGMA temp_store = FILE");
+  try {
+    finish(db);
+  } finally {
+    db.exec("PRAGMA temp_store = MEMORY");
+  }
+  return true;
+}
+
+function finish(db: Db): void {
+  db.transaction(() => {
+    for (const [name, on] of Object.entries(DEFERRED_INDEXES)) {
+      if (name === "commands_recent") continue; // after the counts: they change last_at
+      db.run(`CREATE INDEX IF NOT EXISTS ${name} ON ${on}`);
+    }
+    db.run(
+      `UPDATE commands SET runs = n.c, last_at = n.m
+       FROM (SELECT cmd_id, count(*) AS c, max(started_at) AS m FROM events GROUP BY cmd_id) AS n
+       WHERE commands.id = n.cmd_id AND (commands.runs != n.c OR commands.last_at != n.m)`,
+    );
+    db.run(
+      "DELETE FROM commands WHERE NOT EXISTS (SELECT 1 FROM events WHERE cmd_id = commands.id)",
+    );
+    db.run(`CREATE INDEX IF NOT EXISTS commands_recent ON ${DEFERRED_INDEXES.commands_recent}`);
+    db.run("DELETE FROM meta WHERE key = ?", FLAG);
+  });
+}
