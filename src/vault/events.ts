@@ -112,27 +112,30 @@ export class Refs {
     for (const t of texts) if (!this.#commands.has(t)) missing.add(t);
     if (missing.size === 0) return;
     const all = [...missing];
-    for (let i = 0; i < all.length; i += 500) {
-      const chunk = all.slice(i, i + 500);
-      // Not cached: each chunk size would stay in the statement cache for good.
-      const found = this.#db.prepareUncached(
-        `SELECT id, cmd FROM commands WHERE cmd IN (${chunk.map(() => "?").join(", ")})`,
+    let i = 0;
+    for (const size of chunkSizes(all.length, 512)) {
+      const chunk = all.slice(i, i += size);
+      const found = this.#db.prepare(
+        repeatedSql("SELECT id, cmd FROM commands WHERE cmd IN (", "?", ")", size),
       ).all(...chunk) as { id: number; cmd: string }[];
       for (const r of found) this.#commands.set(r.cmd, r.id);
     }
     const fresh = all.filter((t) => !this.#commands.has(t));
     let next = this.#db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM commands")!.n;
-    for (let i = 0; i < fresh.length; i += 100) {
-      const chunk = fresh.slice(i, i + 100);
+    i = 0;
+    for (const size of chunkSizes(fresh.length, 128)) {
       const args: (string | number)[] = [];
-      for (const t of chunk) {
+      for (const t of fresh.slice(i, i += size)) {
         this.#commands.set(t, ++next);
         args.push(next, t);
       }
-      this.#db.prepareUncached(
-        `INSERT INTO commands (id, cmd, last_at, runs) VALUES ${
-          chunk.map(() => "(?, ?, 0, 0)").join(", ")
-        }`,
+      this.#db.prepare(
+        repeatedSql(
+          "INSERT INTO commands (id, cmd, last_at, runs) VALUES ",
+          "(?, ?, 0, 0)",
+          "",
+          size,
+        ),
       ).run(...args);
     }
   }
@@ -152,6 +155,35 @@ export class Refs {
     }
     return id;
   }
+}
+
+/**
+ * How many items each statement of a bulk operation takes: `max` at a time, then the rest in
+ * powers of two. Each size is a statement of its own, prepared once and cached: a statement
+ * prepared for one use keeps its native memory until V8 collects its wrapper, which it does
+ * not hurry to do (a pull of 1M events held ~25 MiB that way).
+ */
+function* chunkSizes(n: number, max: number): Generator<number> {
+  for (; n >= max; n -= max) yield max;
+  for (let p = max >> 1; p > 0; p >>= 1) {
+    if (n >= p) {
+      yield p;
+      n -= p;
+    }
+  }
+}
+
+const sqlBySize = new Map<string, string>();
+
+/** `head` + `item` repeated `n` times, comma separated, + `tail` (built once per size). */
+function repeatedSql(head: string, item: string, tail: string, n: number): string {
+  const key = `${head}\0${n}`;
+  let sql = sqlBySize.get(key);
+  if (sql === undefined) {
+    sql = head + Array(n).fill(item).join(", ") + tail;
+    sqlBySize.set(key, sql);
+  }
+  return sql;
 }
 
 /** What an insertion did. */
@@ -179,20 +211,12 @@ export interface InsertOptions {
   deferCounts?: boolean;
 }
 
-const EVENT_COLUMNS_SQL =
-  "(node_ref, session_ref, seq, started_at, ended_at, duration_ms, exit_code, cwd, cmd_id, host, origin, segment_id)";
+const INSERT_EVENTS_SQL =
+  "INSERT OR IGNORE INTO events (node_ref, session_ref, seq, started_at, ended_at, duration_ms, exit_code, cwd, cmd_id, host, origin, segment_id) VALUES ";
 /** Rows per INSERT: many rows per call cost a fraction of one call per row. */
-const BATCH = 100;
+const BATCH = 128;
 const ROW = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-
-/** A batch's statement; recording one command never compiles it. */
-const INSERT_BATCH_SQL = insertSql(BATCH);
-
-function insertSql(rows: number): string {
-  return `INSERT OR IGNORE INTO events ${EVENT_COLUMNS_SQL} VALUES ${
-    Array(rows).fill(ROW).join(", ")
-  }`;
-}
+const ROW_FIELDS = 12;
 
 /**
  * Inserts events idempotently, in one transaction; then counts the new runs of their
@@ -223,10 +247,9 @@ export function insertEvents(
     const args: (string | number | null)[] = [];
     let rows = 0;
     let offered = 0;
-    const flush = (statement: ReturnType<Db["prepare"]>) => {
-      counts.inserted += Number(statement.run(...args).changes);
-      args.length = 0;
-      rows = 0;
+    const insert = (values: typeof args, n: number) => {
+      const sql = repeatedSql(INSERT_EVENTS_SQL, ROW, "", n); // compiled when first needed
+      counts.inserted += Number(db.prepare(sql).run(...values).changes);
     };
     const kept = windows.length === 0 ? events : events.filter((e) => !isCovered(windows, e));
     counts.covered = events.length - kept.length;
@@ -247,9 +270,16 @@ export function insertEvents(
         segment,
       );
       offered++;
-      if (++rows === BATCH) flush(db.prepare(INSERT_BATCH_SQL)); // compiled when first needed
+      if (++rows === BATCH) {
+        insert(args, BATCH);
+        args.length = 0;
+        rows = 0;
+      }
     }
-    if (rows > 0) flush(db.prepareUncached(insertSql(rows))); // the tail's size varies
+    let at = 0;
+    for (const n of chunkSizes(rows, BATCH)) {
+      insert(args.slice(at * ROW_FIELDS, (at += n) * ROW_FIELDS), n);
+    }
     counts.duplicate = offered - counts.inserted;
     if (counts.duplicate > 0) mergeImported(db, refs, events, opts.deferCounts === true);
     if (counts.inserted > 0 && !opts.deferCounts) {
