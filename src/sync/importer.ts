@@ -9,7 +9,13 @@ import type { SegmentPayload, TombstonePayload } from "../object/payloads.ts";
 import { segmentKey } from "../object/keys.ts";
 import { insertArtifact } from "../vault/artifacts.ts";
 import { removeCachedBlobs } from "../vault/blob_cache.ts";
-import { type InsertCounts, insertEvents, isCovered, loadWindows } from "../vault/events.ts";
+import {
+  type CommandIds,
+  type InsertCounts,
+  insertEvents,
+  isCovered,
+  loadWindows,
+} from "../vault/events.ts";
 import { markImported } from "../vault/peers.ts";
 import { release } from "../vault/quarantine.ts";
 import { adoptSegment } from "../vault/segments.ts";
@@ -27,14 +33,15 @@ import type { SyncContext } from "./context.ts";
  * @param ctx The sync session.
  * @param seg The object as declared.
  * @param payload Its records.
- * @param opts `deferCounts` inside a bulk write (`startBulk`).
+ * @param opts `deferCounts` inside a bulk write (`startBulk`), and the command ids the
+ *   caller keeps across its transactions.
  * @returns Event counts by outcome.
  */
 export function importSegment(
   ctx: SyncContext,
   seg: DeclaredSegment,
   payload: SegmentPayload,
-  opts: { deferCounts?: boolean } = {},
+  opts: { deferCounts?: boolean; commandIds?: CommandIds } = {},
 ): InsertCounts {
   const db = ctx.vault.db;
   const mine = seg.node_id === ctx.vault.nodeId;
@@ -46,6 +53,7 @@ export function importSegment(
       segmentId: own,
       windows,
       deferCounts: opts.deferCounts === true,
+      ...(opts.commandIds === undefined ? {} : { commandIds: opts.commandIds }),
     });
     for (const session of payload.sessions) insertSession(db, session, own);
     for (const a of payload.artifacts) {

@@ -215,6 +215,14 @@ export class Db {
     this.#depth = 0;
   }
 
+  /**
+   * SQLite's `data_version`: it changes when another connection commits, not when this one
+   * does.
+   */
+  dataVersion(): number {
+    return this.get<{ data_version: number }>("PRAGMA data_version")!.data_version;
+  }
+
   /** Whether a transaction or a batch is open. */
   get inTransaction(): boolean {
     return this.#depth > 0;

@@ -67,18 +67,57 @@ export function isCovered(
 }
 
 /**
+ * Command ids a writer keeps across its transactions (a pull, from one segment to the next),
+ * so that a text met again is not looked up again. Valid only while no other connection has
+ * written: {@linkcode CommandIds.check} at the start of each transaction empties it when one
+ * has (SQLite's `data_version`), and the writer must {@linkcode CommandIds.clear} it when a
+ * transaction rolls back. Bounded: emptied when it would hold more than `max` texts.
+ */
+export class CommandIds {
+  /** Text to id. */
+  readonly ids: Map<string, number> = new Map();
+  /** Texts held at most. */
+  readonly max: number;
+  #version = -1;
+
+  /** @param max Texts held at most. */
+  constructor(max = 50_000) {
+    this.max = max;
+  }
+
+  /** Inside a transaction: forgets every id if another connection wrote since the last check. */
+  check(db: Db): void {
+    const version = db.dataVersion();
+    if (version !== this.#version) this.ids.clear();
+    this.#version = version;
+  }
+
+  /** Forgets every id (after a rollback). */
+  clear(): void {
+    this.ids.clear();
+  }
+}
+
+/**
  * Resolves ids to refs, creating them as needed. Lives for one transaction: a ref made in a
- * transaction that rolls back must not outlive it.
+ * transaction that rolls back must not outlive it (command ids may come from, and go to, a
+ * {@linkcode CommandIds} whose owner sees to that).
  */
 export class Refs {
   readonly #db: Db;
   readonly #nodes = new Map<string, number>();
   readonly #sessions = new Map<string, number>();
-  readonly #commands = new Map<string, number>();
+  readonly #commands: Map<string, number>;
+  readonly #maxCommands: number;
 
-  /** @param db The index. */
-  constructor(db: Db) {
+  /**
+   * @param db The index.
+   * @param commands Command ids kept across transactions, if any.
+   */
+  constructor(db: Db, commands?: CommandIds) {
     this.#db = db;
+    this.#commands = commands?.ids ?? new Map();
+    this.#maxCommands = commands?.max ?? Infinity;
   }
 
   /** The ref of a node id. */
@@ -104,39 +143,35 @@ export class Refs {
   }
 
   /**
-   * Resolves many command texts at once (creating the new ones with no runs): a query per
-   * 500 texts and an insert per 100 new ones, instead of two statements per text.
+   * Resolves many command texts at once (creating the new ones with no runs): an insert per
+   * 128 texts not known yet, which returns the ids of those it created, then a query per 512
+   * texts that were there already; instead of two statements per text.
    */
   resolveCommands(texts: Iterable<string>): void {
     const missing = new Set<string>();
     for (const t of texts) if (!this.#commands.has(t)) missing.add(t);
     if (missing.size === 0) return;
+    if (this.#commands.size + missing.size > this.#maxCommands) this.#commands.clear();
     const all = [...missing];
     let i = 0;
-    for (const size of chunkSizes(all.length, 512)) {
-      const chunk = all.slice(i, i += size);
-      const found = this.#db.prepare(
-        repeatedSql("SELECT id, cmd FROM commands WHERE cmd IN (", "?", ")", size),
-      ).all(...chunk) as { id: number; cmd: string }[];
-      for (const r of found) this.#commands.set(r.cmd, r.id);
-    }
-    const fresh = all.filter((t) => !this.#commands.has(t));
-    let next = this.#db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM commands")!.n;
-    i = 0;
-    for (const size of chunkSizes(fresh.length, 128)) {
-      const args: (string | number)[] = [];
-      for (const t of fresh.slice(i, i += size)) {
-        this.#commands.set(t, ++next);
-        args.push(next, t);
-      }
-      this.#db.prepare(
+    for (const size of chunkSizes(all.length, 128)) {
+      const created = this.#db.prepare(
         repeatedSql(
-          "INSERT INTO commands (id, cmd, last_at, runs) VALUES ",
-          "(?, ?, 0, 0)",
-          "",
+          "INSERT INTO commands (cmd, last_at, runs) VALUES ",
+          "(?, 0, 0)",
+          " ON CONFLICT (cmd) DO NOTHING RETURNING id, cmd",
           size,
         ),
-      ).run(...args);
+      ).all(...all.slice(i, i += size)) as { id: number; cmd: string }[];
+      for (const r of created) this.#commands.set(r.cmd, r.id);
+    }
+    const existing = all.filter((t) => !this.#commands.has(t));
+    i = 0;
+    for (const size of chunkSizes(existing.length, 512)) {
+      const found = this.#db.prepare(
+        repeatedSql("SELECT id, cmd FROM commands WHERE cmd IN (", "?", ")", size),
+      ).all(...existing.slice(i, i += size)) as { id: number; cmd: string }[];
+      for (const r of found) this.#commands.set(r.cmd, r.id);
     }
   }
 
@@ -209,6 +244,11 @@ export interface InsertOptions {
    * duplicates: a bulk write counts them all at its end (`finishBulk`).
    */
   deferCounts?: boolean;
+  /**
+   * Command ids kept across the caller's transactions; used only with `deferCounts` (else
+   * texts met only in duplicates are deleted again, ids and all).
+   */
+  commandIds?: CommandIds;
 }
 
 const INSERT_EVENTS_SQL =
@@ -238,7 +278,7 @@ export function insertEvents(
   if (events.length === 0) return counts;
   db.transaction(() => {
     const windows = opts.windows ?? loadWindows(db);
-    const refs = new Refs(db);
+    const refs = new Refs(db, opts.deferCounts ? opts.commandIds : undefined);
     const before = db.get<{ e: number; c: number }>(
       "SELECT (SELECT coalesce(max(id), 0) FROM events) AS e, (SELECT coalesce(max(id), 0) FROM commands) AS c",
     )!;
@@ -246,13 +286,19 @@ export function insertEvents(
     const segment = opts.origin === "here" ? opts.segmentId ?? null : null;
     const args: (string | number | null)[] = [];
     let rows = 0;
-    let offered = 0;
-    const insert = (values: typeof args, n: number) => {
-      const sql = repeatedSql(INSERT_EVENTS_SQL, ROW, "", n); // compiled when first needed
-      counts.inserted += Number(db.prepare(sql).run(...values).changes);
-    };
     const kept = windows.length === 0 ? events : events.filter((e) => !isCovered(windows, e));
     counts.covered = events.length - kept.length;
+    // The events of statements that inserted fewer rows than they were given: the duplicates
+    // are among them.
+    const dropped: EventRecord[] = [];
+    let first = 0; // index in `kept` of the statement's first row
+    const insert = (values: typeof args, n: number) => {
+      const sql = repeatedSql(INSERT_EVENTS_SQL, ROW, "", n); // compiled when first needed
+      const changes = Number(db.prepare(sql).run(...values).changes);
+      counts.inserted += changes;
+      if (changes < n) dropped.push(...kept.slice(first, first + n));
+      first += n;
+    };
     if (kept.length > 1) refs.resolveCommands(kept.map((e) => e.cmd));
     for (const e of kept) {
       args.push(
@@ -269,7 +315,6 @@ export function insertEvents(
         origin,
         segment,
       );
-      offered++;
       if (++rows === BATCH) {
         insert(args, BATCH);
         args.length = 0;
@@ -280,8 +325,8 @@ export function insertEvents(
     for (const n of chunkSizes(rows, BATCH)) {
       insert(args.slice(at * ROW_FIELDS, (at += n) * ROW_FIELDS), n);
     }
-    counts.duplicate = offered - counts.inserted;
-    if (counts.duplicate > 0) mergeImported(db, refs, events, opts.deferCounts === true);
+    counts.duplicate = kept.length - counts.inserted;
+    if (counts.duplicate > 0) mergeImported(db, refs, dropped, opts.deferCounts === true);
     if (counts.inserted > 0 && !opts.deferCounts) {
       // New rows have ids above every existing one: count their runs in bulk. NOT INDEXED:
       // read the new rows by id range; SQLite otherwise walks every event through the

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { importHistoryFile } from "../../src/history/import_file.ts";
 import { Device, joinedPair } from "./device.ts";
 
 Deno.test("two devices that recorded offline converge after push/pull in every order, with no duplicates", async () => {
@@ -141,5 +143,33 @@ Deno.test("any command text arrives on another device exactly as it was typed", 
     assert.deepEqual(b.commands(), texts);
   } finally {
     await dispose();
+  }
+});
+
+Deno.test("an undated history imported on two devices at different times converges to its earliest times", async () => {
+  for (const lines of [300, 25_000]) { // a pull of the second size defers its bookkeeping
+    const { a, b, dispose } = await joinedPair();
+    try {
+      const text = Array.from({ length: lines }, (_, i) => `make step-${i % 97}`).join("\n") + "\n";
+      for (const [d, mtime] of [[a, 1_700_000_600], [b, 1_700_000_000]] as const) {
+        const file = join(d.home.path, ".bash_history");
+        await Deno.writeTextFile(file, text);
+        await Deno.utime(file, mtime, mtime);
+        await importHistoryFile(d.vault, file);
+      }
+      await a.push();
+      await b.push();
+      await a.pull();
+      await b.pull();
+      assert.equal(a.state().length, lines);
+      assert.deepEqual(a.state(), b.state(), `${lines} lines`);
+      const newest = a.vault.db.get<{ m: number }>("SELECT max(started_at) AS m FROM events")!.m;
+      assert.ok(newest <= 1_700_000_000_000, `${lines} lines: a kept its own later times`);
+      const table = (d: Device) =>
+        d.vault.db.all("SELECT cmd, runs, last_at FROM commands ORDER BY cmd");
+      assert.deepEqual(table(a), table(b));
+    } finally {
+      await dispose();
+    }
   }
 });
