@@ -32,6 +32,15 @@ const DEFERRED_INDEXES: Readonly<Record<string, string>> = {
 const FLAG = "bulk_write";
 
 /**
+ * Write-ahead log pages before a checkpoint during a bulk write (64 MiB), and otherwise
+ * (SQLite's default). Each checkpoint copies the log's pages into the database and syncs it;
+ * a bulk write's batches rewrite many of the same pages, which one larger checkpoint copies
+ * once (a pull of 1M events: ~2 s less).
+ */
+const BULK_WAL_PAGES = 16_384;
+const WAL_PAGES = 1_000;
+
+/**
  * Whether writing `incoming` events into this index is worth a bulk write: at least
  * `minEvents`, and at least as many as the index holds (rebuilding costs in proportion to
  * the whole table).
@@ -58,6 +67,7 @@ export function startBulk(db: Db): void {
     db.setMeta(FLAG, "1");
     for (const name of Object.keys(DEFERRED_INDEXES)) db.run(`DROP INDEX IF EXISTS ${name}`);
   });
+  db.exec(`PRAGMA wal_autocheckpoint = ${BULK_WAL_PAGES}`);
 }
 
 /** Whether a bulk write started and was not finished (a process killed in between). */
@@ -69,7 +79,8 @@ export function bulkPending(db: Db): boolean {
  * Finishes a bulk write, if one is pending, in one transaction: recreates the deferred
  * indexes, sets every command's run count and latest run from its events, and deletes the
  * commands no event runs (met only in duplicates; their search entries go with them, by
- * trigger). Safe to run again after it failed.
+ * trigger). Then checkpoints the log, which the bulk write let grow, and empties it. Safe to
+ * run again after it failed.
  *
  * @param db The index (no transaction open).
  * @returns Whether there was one to finish.
@@ -83,7 +94,9 @@ export function finishBulk(db: Db): boolean {
     finish(db);
   } finally {
     db.exec("PRAGMA temp_store = MEMORY");
+    db.exec(`PRAGMA wal_autocheckpoint = ${WAL_PAGES}`);
   }
+  db.checkpoint();
   return true;
 }
 
