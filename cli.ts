@@ -13,7 +13,9 @@
 
 export { type Io, main } from "./src/cli/main.ts";
 import { main } from "./src/cli/main.ts";
+import { tuneAllocator } from "./src/_allocator.ts";
 
 if (import.meta.main) {
+  tuneAllocator();
   Deno.exit(await main(Deno.args));
 }

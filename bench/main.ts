@@ -10,6 +10,7 @@ import { zshHistory } from "./data.ts";
 import { recorderCommand, selfCommand } from "../src/history/shell_hooks.ts";
 import { awsPeer, type Measured, rclonePeer } from "./peers.ts";
 import { searchLatency } from "./search.ts";
+import { HX_V8_FLAGS } from "./flags.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const MiB = 1024 * 1024;
@@ -52,7 +53,14 @@ async function scenario(
   env: Record<string, string> = {},
 ) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(ROOT, "bench/scenario.ts"), name, JSON.stringify(args)],
+    args: [
+      "run",
+      "--allow-all",
+      ...HX_V8_FLAGS,
+      join(ROOT, "bench/scenario.ts"),
+      name,
+      JSON.stringify(args),
+    ],
     env,
     stdout: "piped",
     stderr: "inherit",
@@ -170,7 +178,10 @@ async function recordLatency(tmp: string, n: number) {
   await Deno.writeTextFile(join(configHome, "hx", "config.toml"), RECORD_SETTINGS);
   const bare = { HX_HOME: home, XDG_CONFIG_HOME: join(tmp, "record-no-config") };
   const configured = { ...bare, XDG_CONFIG_HOME: configHome };
-  await run([Deno.execPath(), "run", "--allow-all", cli, "import", "--file", history], bare);
+  await run(
+    [Deno.execPath(), "run", "--allow-all", ...HX_V8_FLAGS, cli, "import", "--file", history],
+    bare,
+  );
   const start = Date.now() - 1500;
   const words = recorderCommand(pathToFileURL(cli).href); // as the hook runs it
   const record = [

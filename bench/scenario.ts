@@ -9,6 +9,9 @@ import { Meter } from "../src/store/metered.ts";
 import { openStore } from "../src/store/open.ts";
 import { PACK_POLICY } from "../src/vault/packs.ts";
 import { zshHistory } from "./data.ts";
+import { tuneAllocator } from "../src/_allocator.ts";
+
+tuneAllocator(); // as cli.ts does: this process stands for the command
 
 type Args = Record<string, unknown>;
 

@@ -2,6 +2,8 @@
 // (util-linux `script`), and each time is taken from the moment a key is written to the moment
 // the frame that answers it has been drawn (every frame ends by showing the cursor).
 
+import { HX_V8_FLAGS } from "./flags.ts";
+
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const FRAME_END = "\x1b[?25h";
 
@@ -14,8 +16,9 @@ class Session {
   #waiters: (() => void)[] = [];
 
   constructor(home: string) {
-    const inner =
-      `stty rows 40 cols 120; exec '${Deno.execPath()}' run --allow-all --quiet '${CLI}' search`;
+    const inner = `stty rows 40 cols 120; exec '${Deno.execPath()}' run --allow-all --quiet ${
+      HX_V8_FLAGS.join(" ")
+    } '${CLI}' search`;
     const child = new Deno.Command("script", {
       args: ["-q", "-f", "-e", "-c", inner, "/dev/null"],
       env: { HX_HOME: home, NO_COLOR: "1" },

@@ -39,24 +39,42 @@ async function run(
   };
 }
 
+/** The words after `deno` of the README's `deno install` line. */
+async function readmeInstallArgs(): Promise<string[]> {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const line = readme.split("\n").find((l) => l.startsWith("deno install "));
+  assert.ok(line !== undefined, "the README has no deno install line");
+  return line.replace(/#.*$/, "").trim().split(/\s+/).slice(1);
+}
+
+/** The V8 flags of the `hx` task in deno.json: the ones hx is meant to run with. */
+async function taskV8Flags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  return (config.tasks.hx as string).split(/\s+/).filter((w) => w.startsWith("--v8-flags="));
+}
+
+Deno.test("the README's install line, deno task hx and deno task compile give hx the same V8 flags", async () => {
+  const flags = await taskV8Flags();
+  assert.ok(flags.length > 0);
+  const config = JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json")));
+  for (const words of [await readmeInstallArgs(), config.tasks.compile.split(/\s+/)]) {
+    assert.deepEqual(words.filter((w: string) => w.startsWith("--v8-flags=")), flags);
+  }
+});
+
 s3Test("hx installed with deno install, as the README says, syncs through S3", async (server) => {
   const dir = await Deno.makeTempDir({ prefix: "hx-install-" });
   try {
     const env = { ...envOf(server, join(dir, "home")), DENO_INSTALL_ROOT: join(dir, "root") };
-    // the README's install line, from a checkout
-    const install = await run(Deno.execPath(), [
-      "install",
-      "--global",
-      "--allow-all",
-      "--name",
-      "hx",
-      "cli.ts",
-    ], {
+    // the README's install line, from a checkout, as written
+    const install = await run(Deno.execPath(), await readmeInstallArgs(), {
       cwd: ROOT,
       env: { ...env, PATH: Deno.env.get("PATH") ?? "" },
     });
     assert.equal(install.code, 0, install.stderr);
     const hx = join(dir, "root", "bin", "hx");
+    const shim = await Deno.readTextFile(hx);
+    for (const flag of await taskV8Flags()) assert.ok(shim.includes(flag), shim);
     const elsewhere = await Deno.makeTempDir({ prefix: "hx-cwd-" });
     const init = await run(hx, ["sync", "init", "--store", uriFor(server)], {
       cwd: elsewhere,
