@@ -12,7 +12,9 @@
  *
  * The state is in the index (`meta.bulk_write`), committed before the first index is dropped:
  * a process killed in between leaves it set, and the next {@linkcode finishBulk} (every pull
- * starts with one) completes the work. Meanwhile the index stays sound for every reader and
+ * starts with one) completes the work. Only pulls write in bulk, and they hold the sync lock:
+ * a bulk write's owner is the only one that may finish it while its process lives (a finish by
+ * another would leave the owner's later commands uncounted). Meanwhile the index stays sound for every reader and
  * writer: queries that would use a dropped index scan instead, `hx record` counts its own runs
  * as always, and the final count starts from the events, whoever wrote them.
  *
