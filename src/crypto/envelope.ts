@@ -49,11 +49,18 @@ export interface OpenedObject {
 }
 
 /**
- * Gzips bytes (zlib's default level). `node:zlib` does it in one call, about twice as fast
+ * The zlib level of whole objects. On a segment of 10k shell commands (2.7 MB of JSON),
+ * level 6 (zlib's default) takes ~18 ms for 155 KB and level 3 ~8 ms for 186 KB: a push of
+ * 100k events ~0.1 s (10 %) quicker for a fifth more bytes, which for history are few.
+ */
+const GZIP_LEVEL = 3;
+
+/**
+ * Gzips bytes ({@linkcode GZIP_LEVEL}). `node:zlib` does it in one call, about twice as fast
  * as a `CompressionStream` fed the same bytes; the output is the same format.
  */
 export function gzip(data: Uint8Array): Uint8Array {
-  const out = gzipSync(data);
+  const out = gzipSync(data, { level: GZIP_LEVEL });
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
