@@ -75,9 +75,11 @@ export async function runDoctor(
     check(
       "index",
       index.integrity === "ok",
-      index.integrity === "ok"
-        ? `${index.path}, schema ${index.schema}`
-        : `${index.path} is damaged (${index.integrity}): move it away and run hx sync pull to rebuild it`,
+      index.integrity !== "ok"
+        ? `${index.path} is damaged (${index.integrity}): move it away and run hx sync pull to rebuild it`
+        : index.bulkPending
+        ? `${index.path}, schema ${index.schema}; a large pull's indexes and run counts are not finished (it is under way, or was stopped: the next hx sync pull finishes them; until then queries are slower and hx search lists none of the commands it brought)`
+        : `${index.path}, schema ${index.schema}`,
     );
     status = await hx.status();
   } catch (err) {

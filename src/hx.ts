@@ -70,6 +70,7 @@ import {
 /** What an automatic sync attempt did. */
 export type AutoSyncOutcome = "off" | "not_due" | "busy" | "synced" | "failed";
 import type { TombstonePayload } from "./object/payloads.ts";
+import { bulkPending } from "./vault/bulk.ts";
 
 /** Options of {@linkcode Hx.open}. */
 export interface HxOptions {
@@ -146,14 +147,21 @@ export class Hx {
   /**
    * Checks the index: opens it and runs SQLite's quick check.
    *
-   * @returns Its path, schema version, and `ok` or what the check found.
+   * @returns Its path, schema version, `ok` or what the check found, and whether a pull's
+   *   deferred bookkeeping (a bulk write) is unfinished: under way, or left by a pull that was
+   *   stopped, which the next pull completes.
    * @throws {HxError} When it cannot be opened (code `index_damaged` or `home_unwritable`).
    */
-  checkIndex(): { path: string; schema: number; integrity: string } {
+  checkIndex(): { path: string; schema: number; integrity: string; bulkPending: boolean } {
     const db = this.#vault.db;
     const integrity = db.get<{ quick_check: string }>("PRAGMA quick_check")?.quick_check ??
       "unknown";
-    return { path: this.#home.dbPath, schema: db.schemaVersion(), integrity };
+    return {
+      path: this.#home.dbPath,
+      schema: db.schemaVersion(),
+      integrity,
+      bulkPending: bulkPending(db),
+    };
   }
 
   /** Why files cannot be written in the data directory (recording would fail), or `null`. */

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { VaultKey } from "../src/crypto/vault_key.ts";
 import { VERSION } from "../src/version.ts";
 import { hx } from "./_cli.ts";
+import { startBulk } from "../src/vault/bulk.ts";
+import { Vault } from "../src/vault/vault.ts";
 import { CLI as CLI_PATH } from "./_tmux.ts";
 
 /** Every file under `dir` with its size and content hash: to prove nothing changed. */
@@ -473,6 +475,43 @@ Deno.test("hx record failures never reach the shell but are logged for hx doctor
         c.name === "record failures" && !c.ok
       ),
     );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("hx doctor says when a large pull's bookkeeping is unfinished, and a pull finishes it", async () => {
+  const home = await tempDir("hx-cli-bulk-");
+  try {
+    const recorded = await hx(home, [
+      "record",
+      "--cmd",
+      "ls",
+      "--session",
+      "s",
+      "--start",
+      "1700000000",
+    ]);
+    assert.equal(recorded.code, 0, recorded.stderr);
+    const vault = Vault.open(join(home, "hx.db"));
+    startBulk(vault.db); // as a pull stopped half-way leaves it
+    vault.close();
+    const index = async () =>
+      (JSON.parse((await hx(home, ["doctor", "--json"])).stdout).checks as {
+        name: string;
+        ok: boolean;
+        detail: string;
+      }[]).find((c) => c.name === "index")!;
+    assert.match((await index()).detail, /not finished .* the next hx sync pull finishes them/);
+    const store = await tempDir("hx-cli-bulk-store-");
+    try {
+      assert.equal((await hx(home, ["sync", "init", "--store", `folder:${store}`])).code, 0);
+      assert.equal((await hx(home, ["sync", "pull"])).code, 0);
+    } finally {
+      await Deno.remove(store, { recursive: true });
+    }
+    const after = await index();
+    assert.ok(after.ok && !after.detail.includes("not finished"), after.detail);
   } finally {
     await Deno.remove(home, { recursive: true });
   }
