@@ -266,8 +266,7 @@ const ROW_FIELDS = 12;
 /**
  * Inserts events idempotently, in one transaction; then counts the new runs of their
  * commands (unless deferred to the end of a bulk write) and indexes new command texts for
- * search, in bulk. An event covered by any
- * applied tombstone is never inserted.
+ * search, in bulk. An event covered by any applied tombstone is never inserted.
  *
  * @param db The index.
  * @param events The events.
