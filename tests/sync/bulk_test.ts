@@ -115,6 +115,50 @@ Deno.test("a pull killed while its bookkeeping is deferred leaves an index that 
   }
 });
 
+Deno.test("commands recorded while another process pulls in bulk are counted, and the pull's are too", async () => {
+  const { a, b, dispose } = await joinedPair();
+  try {
+    await importHistoryFile(a.vault, await history(a, 60_000));
+    await a.push();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", CHILD, b.home.path, "pull"],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let during = 0;
+    try {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && b.vault.db.meta("bulk_write") === undefined) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      // b's own connection records while the child writes in bulk (each record waits for
+      // the child's batch, as `hx record` does). One text the pull brings too, one it does not.
+      for (let i = 0; i < 6 && b.vault.db.meta("bulk_write") !== undefined; i++) {
+        b.record(i % 2 === 0 ? "make test-5 && echo 2" : "typed during the pull");
+        during++;
+      }
+    } finally {
+      const out = await child.output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    }
+    assert.ok(during > 0, "the pull finished before anything was recorded during it");
+    assert.equal(b.vault.db.meta("bulk_write"), undefined);
+    const stale = b.vault.db.all(
+      `SELECT c.cmd, c.runs, (SELECT count(*) FROM events e WHERE e.cmd_id = c.id) AS n
+       FROM commands c WHERE c.runs != (SELECT count(*) FROM events e WHERE e.cmd_id = c.id)
+          OR c.last_at != (SELECT max(started_at) FROM events e WHERE e.cmd_id = c.id)`,
+    );
+    assert.deepEqual(stale, [], "run counts or latest runs that are not the events'");
+    const typed = b.vault.db.get<{ runs: number }>(
+      "SELECT runs FROM commands WHERE cmd = 'typed during the pull'",
+    );
+    assert.equal(typed?.runs, Math.floor(during / 2));
+    assert.equal(b.commands().length, 60_000 + during);
+  } finally {
+    await dispose();
+  }
+});
+
 Deno.test("recounting commands after a deletion leaves other commands that have no runs yet", () => {
   const db = Db.open(":memory:");
   try {
