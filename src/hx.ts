@@ -70,7 +70,7 @@ import {
 /** What an automatic sync attempt did. */
 export type AutoSyncOutcome = "off" | "not_due" | "busy" | "synced" | "failed";
 import type { TombstonePayload } from "./object/payloads.ts";
-import { bulkPending } from "./vault/bulk.ts";
+import { bulkPending, finishBulk } from "./vault/bulk.ts";
 
 /** Options of {@linkcode Hx.open}. */
 export interface HxOptions {
@@ -218,6 +218,13 @@ export class Hx {
    * index or its log, and creates the tombstone the next push publishes.
    */
   async forget(opts: ForgetOptions): Promise<{ tombstone: TombstonePayload } & ApplyResult> {
+    // Forgetting recounts each command it touched through the index by command: a bulk write a
+    // stopped pull left unfinished is finished first, unless a pull (its owner) runs now.
+    if (bulkPending(this.#vault.db)) {
+      await withLock(this.#home.lockPath, () => Promise.resolve(finishBulk(this.#vault.db)), {
+        wait: false,
+      });
+    }
     const result = forget(this.#vault, opts);
     await removeCachedBlobs(this.#home.blobsDir, result.orphanedBlobs);
     this.#vault.db.checkpoint();

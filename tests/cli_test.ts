@@ -517,6 +517,38 @@ Deno.test("hx doctor says when a large pull's bookkeeping is unfinished, and a p
   }
 });
 
+Deno.test("hx forget finishes a large pull's bookkeeping that a stopped pull left, first", async () => {
+  const home = await tempDir("hx-cli-bulk-forget-");
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [cmd, start] of [["ls", now - 600], ["make", now - 10]] as const) {
+      const r = await hx(home, ["record", "--cmd", cmd, "--session", "s", "--start", `${start}`]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const open = () => Vault.open(join(home, "hx.db"));
+    let vault = open();
+    startBulk(vault.db);
+    vault.close();
+    const r = await hx(home, ["forget", "--since", "1m"]);
+    assert.equal(r.code, 0, r.stderr);
+    vault = open();
+    try {
+      assert.equal(vault.db.meta("bulk_write"), undefined);
+      const names = vault.db.all<{ name: string }>(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('events_cmd', 'commands_recent')",
+      );
+      assert.equal(names.length, 2);
+      assert.deepEqual(vault.db.all("SELECT cmd, runs FROM commands").map((r) => ({ ...r })), [
+        { cmd: "ls", runs: 1 },
+      ]);
+    } finally {
+      vault.close();
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
 Deno.test("hx doctor notices a hook whose program or script is gone, and a data directory that cannot be written", async () => {
   const dir = await tempDir("hx-cli-doctor-");
   try {
