@@ -6,7 +6,7 @@
  * @module
  */
 
-import { fromUtf8, utf8 } from "../_encoding.ts";
+import { decodeUtf8, utf8 } from "../_encoding.ts";
 import { SHA256_RE, UUID_RE } from "../_ids.ts";
 import { IntegrityError } from "../errors.ts";
 
@@ -256,7 +256,7 @@ function ownedBy(o: Obj, what: string, node: string, imported = false): string {
 /** Parses JSON bytes, failing with `bad_payload`. */
 export function parseJson(bytes: Uint8Array, what: string): unknown {
   try {
-    return JSON.parse(fromUtf8.decode(bytes));
+    return JSON.parse(decodeUtf8(bytes));
   } catch {
     fail(what, "not valid UTF-8 JSON");
   }
