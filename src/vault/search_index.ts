@@ -4,8 +4,8 @@
  * FTS5 writes each flush of new entries as a segment, and merges segments a few at a time on
  * later writes. An import or a pull of thousands of commands leaves several segments behind
  * (three after importing 60k commands), and the later writes that merged them were
- * `hx record`'s: on an index of 100k commands, one
- * record in every few did a merge, with ~4 MiB more memory and four times the time. Merging
+ * `hx record`'s: on an index of 100k commands, one record in every few did a merge, with ~4 MiB
+ * more memory and four times the time. Merging
  * once, right after the bulk write, puts the index in one segment at the top level, where the
  * one-command segments of recording never reach it; it costs ~0.2 s per 100k commands, so it is
  * done only when a write added a tenth of the index or more.
