@@ -66,35 +66,70 @@ export function isCovered(
   return false;
 }
 
+/** Where {@linkcode Refs} finds the ids of command texts it resolved before. */
+interface TextIds {
+  get(text: string): number | undefined;
+  set(text: string, id: number): void;
+}
+
 /**
  * Command ids a writer keeps across its transactions (a pull, from one segment to the next),
  * so that a text met again is not looked up again. Valid only while no other connection has
  * written: {@linkcode CommandIds.check} at the start of each transaction empties it when one
  * has (SQLite's `data_version`), and the writer must {@linkcode CommandIds.clear} it when a
- * transaction rolls back. Bounded: emptied when it would hold more than `max` texts.
+ * transaction rolls back.
+ *
+ * Bounded, in two generations of `max / 2` texts: when the newer is full it becomes the older
+ * and the older is dropped, and a text found in the older moves to the newer. The texts a
+ * history runs often stay; emptying the whole cache when full made every segment after it
+ * look up all its texts again (a pull of 1M events with 308k distinct texts: ~0.55 s more).
  */
-export class CommandIds {
-  /** Text to id. */
-  readonly ids: Map<string, number> = new Map();
+export class CommandIds implements TextIds {
   /** Texts held at most. */
   readonly max: number;
+  #newer = new Map<string, number>();
+  #older = new Map<string, number>();
   #version = -1;
 
-  /** @param max Texts held at most. */
-  constructor(max = 50_000) {
+  /** @param max Texts held at most (at least 2). */
+  constructor(max = 100_000) {
     this.max = max;
+  }
+
+  /** The id of a text, if held. */
+  get(text: string): number | undefined {
+    const id = this.#newer.get(text);
+    if (id !== undefined) return id;
+    const old = this.#older.get(text);
+    if (old !== undefined) this.set(text, old);
+    return old;
+  }
+
+  /** Holds the id of a text. */
+  set(text: string, id: number): void {
+    if (this.#newer.size >= this.max / 2) {
+      this.#older = this.#newer;
+      this.#newer = new Map();
+    }
+    this.#newer.set(text, id);
+  }
+
+  /** Texts held now. */
+  get size(): number {
+    return this.#newer.size + this.#older.size;
   }
 
   /** Inside a transaction: forgets every id if another connection wrote since the last check. */
   check(db: Db): void {
     const version = db.dataVersion();
-    if (version !== this.#version) this.ids.clear();
+    if (version !== this.#version) this.clear();
     this.#version = version;
   }
 
   /** Forgets every id (after a rollback). */
   clear(): void {
-    this.ids.clear();
+    this.#newer = new Map();
+    this.#older = new Map();
   }
 }
 
@@ -107,8 +142,7 @@ export class Refs {
   readonly #db: Db;
   readonly #nodes = new Map<string, number>();
   readonly #sessions = new Map<string, number>();
-  readonly #commands: Map<string, number>;
-  readonly #maxCommands: number;
+  readonly #commands: TextIds;
 
   /**
    * @param db The index.
@@ -116,8 +150,7 @@ export class Refs {
    */
   constructor(db: Db, commands?: CommandIds) {
     this.#db = db;
-    this.#commands = commands?.ids ?? new Map();
-    this.#maxCommands = commands?.max ?? Infinity;
+    this.#commands = commands ?? new Map();
   }
 
   /** The ref of a node id. */
@@ -149,13 +182,9 @@ export class Refs {
    * and no row is read back for a new text.
    */
   resolveCommands(texts: readonly string[]): void {
-    let missing = new Set<string>();
-    for (const t of texts) if (!this.#commands.has(t)) missing.add(t);
+    const missing = new Set<string>();
+    for (const t of texts) if (this.#commands.get(t) === undefined) missing.add(t);
     if (missing.size === 0) return;
-    if (this.#commands.size + missing.size > this.#maxCommands) {
-      this.#commands.clear(); // then every text is resolved here, none one at a time later
-      missing = new Set(texts);
-    }
     const all = [...missing];
     let next = this.#db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM commands")!.n;
     let i = 0;

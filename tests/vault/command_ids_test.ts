@@ -1,0 +1,95 @@
+// A pull keeps command ids from one segment to the next in a bounded cache. Whatever the cache
+// drops, keeps or is told to forget, every event must keep its own text and every text must
+// be stored once.
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CommandIds, insertEvents } from "../../src/vault/events.ts";
+import { Db } from "../../src/vault/db.ts";
+import { Vault } from "../../src/vault/vault.ts";
+import type { EventRecord } from "../../src/object/payloads.ts";
+import { prng } from "../_prng.ts";
+
+const NODE = "0190a0a0-0000-7000-8000-00000000000b";
+
+function event(seq: number, cmd: string): EventRecord {
+  return {
+    node_id: NODE,
+    session_id: "0190a0a0-0000-7000-8000-0000000000c1",
+    seq,
+    started_at: 1_700_000_000_000 + seq * 1000,
+    ended_at: null,
+    duration_ms: null,
+    exit_code: 0,
+    cwd: null,
+    cmd,
+    host: null,
+  };
+}
+
+/** Each event's text as the index gives it back, by seq. */
+function storedTexts(db: Db): Map<number, string> {
+  return new Map(
+    db.all<{ seq: number; cmd: string }>(
+      "SELECT e.seq AS seq, c.cmd AS cmd FROM events e JOIN commands c ON c.id = e.cmd_id",
+    ).map((r) => [r.seq, r.cmd]),
+  );
+}
+
+Deno.test("command ids kept across a pull's transactions stay right through eviction, rollback and another writer", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "hx.db");
+  const vault = Vault.open(path);
+  const other = Db.open(path); // `hx record` in another process
+  try {
+    const db = vault.db;
+    const ids = new CommandIds(8); // far fewer texts than the history has: evicted often
+    const rand = prng(11);
+    const expected = new Map<number, string>();
+    let seq = 0;
+    const segment = (n: number) =>
+      Array.from({ length: n }, () => {
+        // a few texts run often, many rarely
+        const text = rand() < 0.5
+          ? `git status ${Math.floor(rand() * 3)}`
+          : `ls ${Math.floor(rand() * 100)}`;
+        return event(++seq, text);
+      });
+    const importBatch = (events: EventRecord[]) => {
+      db.begin();
+      ids.check(db);
+      insertEvents(db, events, { origin: "elsewhere", deferCounts: true, commandIds: ids });
+    };
+    for (let round = 0; round < 300; round++) {
+      const events = segment(1 + Math.floor(rand() * 12));
+      importBatch(events);
+      if (round % 5 === 4) {
+        // a failed batch: its new texts (and their ids) are gone
+        db.rollback();
+        ids.clear();
+        seq -= events.length;
+        continue;
+      }
+      db.commit();
+      for (const e of events) expected.set(e.seq, e.cmd);
+      if (round % 7 === 3) {
+        // another process stores a text the pull meets later, under the id the pull would
+        // give its next new text
+        other.run(
+          "INSERT OR IGNORE INTO commands (cmd, last_at, runs) VALUES (?, 0, 0)",
+          `ls ${60 + round}`,
+        );
+      }
+    }
+    assert.ok(ids.size <= 8);
+    assert.deepEqual(storedTexts(db), expected);
+    const texts = db.get<{ n: number; d: number }>(
+      "SELECT count(*) AS n, count(DISTINCT cmd) AS d FROM commands",
+    )!;
+    assert.equal(texts.n, texts.d, "every text once");
+  } finally {
+    other.close();
+    vault.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
