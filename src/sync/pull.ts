@@ -49,7 +49,7 @@ import { applyTombstones } from "./importer.ts";
 import { importSegment } from "./importer.ts";
 import {
   BULK_MIN_EVENTS,
-  BULK_PAGE_CACHE_MIB,
+  bulkPageCacheMib,
   DEFAULT_CONCURRENCY,
   IMPORT_BATCH_EVENTS,
   IMPORT_BATCH_MS,
@@ -333,10 +333,11 @@ class PullRun {
     let done = 0;
     if (total > 0) this.#opts.onProgress?.(0, total);
     // Far more events than the index holds: its bookkeeping waits for the end (vault/bulk.ts).
-    const bulk = worthBulk(db, todo.reduce((n, d) => n + d.events, 0), BULK_MIN_EVENTS);
+    const incoming = todo.reduce((n, d) => n + d.events, 0);
+    const bulk = worthBulk(db, incoming, BULK_MIN_EVENTS);
     if (bulk) {
       startBulk(db);
-      db.setPageCache(BULK_PAGE_CACHE_MIB);
+      db.setPageCache(bulkPageCacheMib(incoming));
     }
     const commandIds = new CommandIds(); // from one batch to the next, while nobody else writes
     // Imported one at a time, and in batches: while the next segment is already fetched, the
