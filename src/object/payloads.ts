@@ -267,13 +267,30 @@ export function encodeJson(value: unknown): Uint8Array {
   return utf8.encode(JSON.stringify(value));
 }
 
-/** Validates one event that must belong to `node` (or be imported history, which any node publishes). */
-export function checkEvent(value: unknown, node: string): EventRecord {
+/**
+ * The node and session of the event checked last. A segment's events mostly share them: one
+ * equal to the last is not matched against its pattern again, and the event gets the same
+ * string as the last (which the maps interning ids then hash once, not once per event).
+ */
+interface LastIds {
+  node: string | null;
+  session: string | null;
+}
+
+/**
+ * Validates one event that must belong to `node` (or be imported history, which any node
+ * publishes).
+ */
+function checkEvent(value: unknown, node: string, last: LastIds): EventRecord {
   const what = "event";
   const o = obj(value, what);
+  if (last.node === null || o.node_id !== last.node) last.node = ownedBy(o, what, node, true);
+  if (last.session === null || o.session_id !== last.session) {
+    last.session = text(o, "session_id", what, LIMITS.sessionIdChars, SESSION_RE);
+  }
   return {
-    node_id: ownedBy(o, what, node, true),
-    session_id: text(o, "session_id", what, LIMITS.sessionIdChars, SESSION_RE),
+    node_id: last.node,
+    session_id: last.session,
     seq: int(o, "seq", what, 0, Number.MAX_SAFE_INTEGER),
     started_at: int(o, "started_at", what, 0, MAX_TS),
     ended_at: intOrNull(o, "ended_at", what, 0, MAX_TS),
@@ -334,8 +351,9 @@ function checkPin(value: unknown, node: string): PinRecord {
 export function parseSegment(bytes: Uint8Array, node: string): SegmentPayload {
   const o = obj(parseJson(bytes, "segment"), "segment");
   const max = LIMITS.recordsPerSegment;
+  const last: LastIds = { node: null, session: null };
   return {
-    events: arr(o.events, "segment events", max).map((e) => checkEvent(e, node)),
+    events: arr(o.events, "segment events", max).map((e) => checkEvent(e, node, last)),
     sessions: arr(o.sessions, "segment sessions", max, true).map((s) => checkSession(s, node)),
     artifacts: arr(o.artifacts, "segment artifacts", max, true).map((a) => checkArtifact(a, node)),
     pins: arr(o.pins, "segment pins", max, true).map((p) => checkPin(p, node)),
