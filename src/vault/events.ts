@@ -180,19 +180,27 @@ export class Refs {
    * 128 texts not known yet, with the ids they get if new; when the insert ignored some (they
    * were there already), one query gives those their ids. Instead of two statements per text,
    * and no row is read back for a new text.
+   *
+   * @returns The id of each text, in order.
    */
-  resolveCommands(texts: readonly string[]): void {
-    const missing = new Set<string>();
-    for (const t of texts) if (this.#commands.get(t) === undefined) missing.add(t);
-    if (missing.size === 0) return;
-    const all = [...missing];
+  resolveCommands(texts: readonly string[]): number[] {
+    const ids: number[] = new Array(texts.length);
+    // The texts not known yet, each once, and the ids they get (-1 until then).
+    const found = new Map<string, number>();
+    for (let k = 0; k < texts.length; k++) {
+      const id = this.#commands.get(texts[k]!);
+      if (id === undefined) found.set(texts[k]!, -1);
+      else ids[k] = id;
+    }
+    if (found.size === 0) return ids;
+    const all = [...found.keys()];
     let next = this.#db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM commands")!.n;
     let i = 0;
     for (const size of chunkSizes(all.length, 128)) {
       const chunk = all.slice(i, i += size);
       const args: (string | number)[] = [];
       for (const t of chunk) {
-        this.#commands.set(t, ++next);
+        found.set(t, ++next);
         args.push(next, t);
       }
       const inserted = this.#db.prepare(
@@ -205,11 +213,14 @@ export class Refs {
       ).run(...args).changes;
       if (Number(inserted) === size) continue;
       // Some were there already: their ids are the ones the index has.
-      const found = this.#db.prepare(
+      const rows = this.#db.prepare(
         repeatedSql("SELECT id, cmd FROM commands WHERE cmd IN (", "?", ")", size),
       ).all(...chunk) as { id: number; cmd: string }[];
-      for (const r of found) this.#commands.set(r.cmd, r.id);
+      for (const r of rows) found.set(r.cmd, r.id);
     }
+    for (const [t, id] of found) this.#commands.set(t, id);
+    for (let k = 0; k < texts.length; k++) ids[k] ??= found.get(texts[k]!)!;
+    return ids;
   }
 
   /** The id of a command text (created with no runs; insertion counts them). */
@@ -335,8 +346,9 @@ export function insertEvents(
       if (changes < n) dropped.push(...kept.slice(first, first + n));
       first += n;
     };
-    if (kept.length > 1) refs.resolveCommands(kept.map((e) => e.cmd));
-    for (const e of kept) {
+    const cmdIds = kept.length > 1 ? refs.resolveCommands(kept.map((e) => e.cmd)) : null;
+    for (let k = 0; k < kept.length; k++) {
+      const e = kept[k]!;
       args.push(
         refs.node(e.node_id),
         refs.session(e.session_id),
@@ -346,7 +358,7 @@ export function insertEvents(
         e.duration_ms,
         e.exit_code,
         e.cwd,
-        refs.command(e.cmd),
+        cmdIds === null ? refs.command(e.cmd) : cmdIds[k]!,
         e.host,
         origin,
         segment,
