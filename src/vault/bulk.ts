@@ -69,8 +69,23 @@ export function startBulk(db: Db): void {
   db.transaction(() => {
     db.setMeta(FLAG, "1");
     for (const name of Object.keys(DEFERRED_INDEXES)) db.run(`DROP INDEX IF EXISTS ${name}`);
+    setAutomerge(db, BULK_AUTOMERGE);
   });
   db.exec(`PRAGMA wal_autocheckpoint = ${BULK_WAL_PAGES}`);
+}
+
+/**
+ * Segments of the trigram index on one level before they are merged, during a bulk write and
+ * otherwise (FTS5's default). A bulk write commits many batches, each a new segment of the
+ * index, and merges less often with a higher bound (300k new texts: 1.15-1.47 -> 0.76-1.14 s);
+ * afterwards the usual bound merges what it left as new texts come.
+ */
+const BULK_AUTOMERGE = 16;
+const AUTOMERGE = 4;
+
+function setAutomerge(db: Db, segments: number): void {
+  // A literal: FTS5 refuses the number bound as a parameter (node:sqlite binds it as a real).
+  db.run(`INSERT INTO commands_fts (commands_fts, rank) VALUES ('automerge', ${segments | 0})`);
 }
 
 /** Whether a bulk write started and was not finished (a process killed in between). */
@@ -132,6 +147,7 @@ function finish(db: Db, cache: number): void {
       "DELETE FROM commands WHERE NOT EXISTS (SELECT 1 FROM events WHERE cmd_id = commands.id)",
     );
     db.run(`CREATE INDEX IF NOT EXISTS commands_recent ON ${DEFERRED_INDEXES.commands_recent}`);
+    setAutomerge(db, AUTOMERGE);
     db.run("DELETE FROM meta WHERE key = ?", FLAG);
   });
 }

@@ -26,6 +26,16 @@ function indexes(d: Device): string[] {
   ).map((r) => `${r.name}: ${r.sql}`);
 }
 
+/**
+ * The trigram index's bound on segments per level before they merge: a bulk write raises it,
+ * and must leave FTS5's usual 4 behind (else search slows as segments pile up).
+ */
+function automerge(d: Device): number | undefined {
+  return d.vault.db.get<{ v: number }>(
+    "SELECT v FROM commands_fts_config WHERE k = 'automerge'",
+  )?.v;
+}
+
 /** A zsh history of `n` commands: few distinct ones, many repeated. */
 async function history(d: Device, n: number, name = ".zsh_history"): Promise<string> {
   const file = join(d.home.path, name);
@@ -56,6 +66,8 @@ Deno.test("a fresh pull of a large vault leaves the same commands, run counts an
     assert.deepEqual(commandTable(b), commandTable(a));
     assert.deepEqual(indexes(b), indexes(a));
     assert.equal(b.vault.db.meta("bulk_write"), undefined);
+    assert.equal(automerge(b), 4);
+    b.vault.db.exec("INSERT INTO commands_fts (commands_fts, rank) VALUES ('integrity-check', 1)");
     assert.deepEqual(
       b.vault.db.all("SELECT cmd FROM commands WHERE runs = 0"),
       [],
@@ -110,6 +122,7 @@ Deno.test("a pull killed while its bookkeeping is deferred leaves an index that 
     assert.deepEqual(commandTable(b), commandTable(a));
     assert.deepEqual(indexes(b), indexes(a));
     assert.equal(b.vault.db.meta("bulk_write"), undefined);
+    assert.equal(automerge(b), 4);
   } finally {
     await dispose();
   }
