@@ -335,15 +335,32 @@ export function insertEvents(
     let rows = 0;
     const kept = windows.length === 0 ? events : events.filter((e) => !isCovered(windows, e));
     counts.covered = events.length - kept.length;
-    // The events of statements that inserted fewer rows than they were given: the duplicates
-    // are among them.
+    // The events a statement did not store as they are: copies of stored events, whose
+    // earlier time may still have to be merged.
     const dropped: EventRecord[] = [];
     let first = 0; // index in `kept` of the statement's first row
+    let lastId = before.e; // the highest event id before the statement
     const insert = (values: typeof args, n: number) => {
       const sql = repeatedSql(INSERT_EVENTS_SQL, ROW, "", n); // compiled when first needed
-      const changes = Number(db.prepare(sql).run(...values).changes);
+      const result = db.prepare(sql).run(...values);
+      const changes = Number(result.changes);
       counts.inserted += changes;
-      if (changes < n) dropped.push(...kept.slice(first, first + n));
+      if (changes < n) {
+        // Its new rows are the ones above the last id before it: every event it was given
+        // that is not one of them, time included, is a copy.
+        const stored = new Map<string, number>();
+        for (
+          const r of db.prepare(
+            "SELECT node_ref AS n, session_ref AS s, seq AS q, started_at AS t FROM events WHERE id > ?",
+          ).all(lastId) as { n: number; s: number; q: number; t: number }[]
+        ) stored.set(`${r.n} ${r.s} ${r.q}`, r.t);
+        for (let j = 0; j < n; j++) {
+          const at = j * ROW_FIELDS;
+          const key = `${values[at]} ${values[at + 1]} ${values[at + 2]}`;
+          if (stored.get(key) !== values[at + 3]) dropped.push(kept[first + j]!);
+        }
+      }
+      if (changes > 0) lastId = Number(result.lastInsertRowid);
       first += n;
     };
     const cmdIds = kept.length > 1 ? refs.resolveCommands(kept.map((e) => e.cmd)) : null;
