@@ -46,6 +46,12 @@ export const BULK_MIN_EVENTS = 20_000;
 export function bulkPageCacheMib(events: number): number {
   return Math.min(64, Math.max(8, Math.round(events / 1_000_000 * 32)));
 }
+/**
+ * Events a bulk write brings at most for it to drop the unique index of command texts too: it
+ * then holds every text's id by hash (`vault/text_hashes.ts`), up to 24 bytes a text (4M texts
+ * at most, 96 MiB).
+ */
+export const BULK_TEXTS_MAX_EVENTS = 2_000_000;
 /** The index's page cache during a pull (MiB): less than search's, for the pull's peak memory. */
 export const PULL_PAGE_CACHE_MIB = 16;
 /** Manifests one pull reads at most (the rest wait for the next pull). */

@@ -49,6 +49,7 @@ import { applyTombstones } from "./importer.ts";
 import { importSegment } from "./importer.ts";
 import {
   BULK_MIN_EVENTS,
+  BULK_TEXTS_MAX_EVENTS,
   bulkPageCacheMib,
   DEFAULT_CONCURRENCY,
   IMPORT_BATCH_EVENTS,
@@ -61,6 +62,7 @@ import { fetchSegment, openSegment, type ReadManifest, readManifest } from "./ob
 import { commandsMark, settleSearchIndex } from "../vault/search_index.ts";
 import { PAGE_CACHE_MIB } from "../vault/db.ts";
 import { finishBulk, startBulk, worthBulk } from "../vault/bulk.ts";
+import { TextHashes } from "../vault/text_hashes.ts";
 
 /** Options of {@linkcode pull}. */
 export interface PullOptions {
@@ -335,11 +337,13 @@ class PullRun {
     // Far more events than the index holds: its bookkeeping waits for the end (vault/bulk.ts).
     const incoming = todo.reduce((n, d) => n + d.events, 0);
     const bulk = worthBulk(db, incoming, BULK_MIN_EVENTS);
+    const commandIds = new CommandIds(); // from one batch to the next, while nobody else writes
     if (bulk) {
-      startBulk(db);
+      const texts = incoming <= BULK_TEXTS_MAX_EVENTS;
+      startBulk(db, { texts });
+      if (texts) commandIds.hashAll(db, new TextHashes());
       db.setPageCache(bulkPageCacheMib(incoming));
     }
-    const commandIds = new CommandIds(); // from one batch to the next, while nobody else writes
     // Imported one at a time, and in batches: while the next segment is already fetched, the
     // transaction stays open, so pages many segments touch are written once (a fresh pull of
     // 1M events: ~10-15 % less time). A batch is committed as soon as no fetched segment waits

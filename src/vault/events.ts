@@ -12,6 +12,7 @@ import { sha256Hex } from "../_sha256.ts";
 import { foldCase } from "../_text.ts";
 import { type EventRecord, IMPORT_NODE_ID } from "../object/payloads.ts";
 import type { Db } from "./db.ts";
+import type { TextHashes } from "./text_hashes.ts";
 
 /** The node ref of this device (assigned when the index is created). */
 export const OWN_NODE_REF = 1;
@@ -119,6 +120,27 @@ export class CommandIds implements TextIds {
     return this.#newer.size + this.#older.size;
   }
 
+  /**
+   * Every stored text's id by its hash, while a bulk write has dropped the index of texts
+   * (`null` otherwise): how a text the cache no longer holds is found, not stored twice.
+   */
+  hashes: TextHashes | null = null;
+
+  /**
+   * For a bulk write that dropped the index of texts: holds every stored text's hash from now
+   * on, starting with those the index has.
+   *
+   * @param db The index.
+   * @param hashes An empty table (tests give one whose hash collides).
+   */
+  hashAll(db: Db, hashes: TextHashes): void {
+    for (const r of db.prepareUncached("SELECT id, cmd FROM commands").iterate()) {
+      const row = r as { id: number; cmd: string };
+      hashes.add(row.cmd, row.id);
+    }
+    this.hashes = hashes;
+  }
+
   /** Inside a transaction: forgets every id if another connection wrote since the last check. */
   check(db: Db): void {
     const version = db.dataVersion();
@@ -143,6 +165,7 @@ export class Refs {
   readonly #nodes = new Map<string, number>();
   readonly #sessions = new Map<string, number>();
   readonly #commands: TextIds;
+  readonly #hashes: TextHashes | null;
 
   /**
    * @param db The index.
@@ -151,6 +174,7 @@ export class Refs {
   constructor(db: Db, commands?: CommandIds) {
     this.#db = db;
     this.#commands = commands ?? new Map();
+    this.#hashes = commands?.hashes ?? null;
   }
 
   /** The ref of a node id. */
@@ -193,7 +217,20 @@ export class Refs {
       else ids[k] = id;
     }
     if (found.size === 0) return ids;
-    const all = [...found.keys()];
+    const hashes = this.#hashes;
+    if (hashes !== null) {
+      // No index of texts: the hashes say which rows may hold one; each is checked.
+      const read = this.#db.prepare("SELECT cmd FROM commands WHERE id = ?");
+      for (const t of found.keys()) {
+        for (const id of hashes.candidates(t)) {
+          if ((read.get(id) as { cmd: string } | undefined)?.cmd === t) {
+            found.set(t, id);
+            break;
+          }
+        }
+      }
+    }
+    const all = [...found.keys()].filter((t) => found.get(t) === -1);
     let next = this.#db.get<{ n: number }>("SELECT coalesce(max(id), 0) AS n FROM commands")!.n;
     let i = 0;
     for (const size of chunkSizes(all.length, 128)) {
@@ -219,6 +256,7 @@ export class Refs {
       for (const r of rows) found.set(r.cmd, r.id);
     }
     for (const [t, id] of found) this.#commands.set(t, id);
+    if (hashes !== null) { for (const t of all) hashes.add(t, found.get(t)!); }
     for (let k = 0; k < texts.length; k++) ids[k] ??= found.get(texts[k]!)!;
     return ids;
   }
@@ -363,7 +401,9 @@ export function insertEvents(
       if (changes > 0) lastId = Number(result.lastInsertRowid);
       first += n;
     };
-    const cmdIds = kept.length > 1 ? refs.resolveCommands(kept.map((e) => e.cmd)) : null;
+    const cmdIds = kept.length > 1 || opts.commandIds !== undefined
+      ? refs.resolveCommands(kept.map((e) => e.cmd))
+      : null;
     for (let k = 0; k < kept.length; k++) {
       const e = kept[k]!;
       args.push(

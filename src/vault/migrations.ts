@@ -399,4 +399,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_unsealed ON events (started_at, id) WHERE origin = 0 AND segment_id IS NULL;
     `,
   },
+  {
+    version: 7,
+    description: "command texts unique by an index of their own, which a bulk write can drop",
+    sql: `
+      -- The same table, its uniqueness now a named index instead of the column's constraint:
+      -- a bulk write drops it and builds it once at its end by sorting (vault/bulk.ts). Ids are
+      -- kept, so the trigram index (which names its content table) stays as it is.
+      CREATE TABLE commands_v7 (
+        id INTEGER PRIMARY KEY,
+        cmd TEXT NOT NULL,
+        last_at INTEGER NOT NULL,
+        runs INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO commands_v7 (id, cmd, last_at, runs) SELECT id, cmd, last_at, runs FROM commands;
+      DROP TRIGGER commands_fts_delete;
+      DROP TABLE commands;
+      ALTER TABLE commands_v7 RENAME TO commands;
+      CREATE UNIQUE INDEX commands_cmd ON commands (cmd);
+      CREATE INDEX commands_recent ON commands (last_at);
+      CREATE TRIGGER commands_fts_delete AFTER DELETE ON commands BEGIN
+        INSERT INTO commands_fts (commands_fts, rowid, cmd) VALUES ('delete', old.id, old.cmd);
+      END;
+    `,
+  },
 ];
