@@ -197,3 +197,24 @@ Deno.test("an index of schema 6 keeps its commands and their search through the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a bulk write too large to hold every text's hash keeps the index of texts", () =>
+  withIndex((vault) => {
+    const db = vault.db;
+    const hasIndex = () =>
+      db.all("SELECT 1 FROM sqlite_master WHERE name = 'commands_cmd'").length === 1;
+    startBulk(db, { texts: false });
+    assert.ok(hasIndex());
+    const ids = new CommandIds(4);
+    const events = Array.from({ length: 30 }, (_, i) => event(i, `ls ${i % 9}`));
+    for (let i = 0; i < events.length; i += 5) {
+      insertEvents(db, events.slice(i, i + 5), {
+        origin: "elsewhere",
+        deferCounts: true,
+        commandIds: ids,
+      });
+    }
+    assert.ok(finishBulk(db));
+    assert.deepEqual(storedTexts(db), new Map(events.map((e) => [e.seq, e.cmd])));
+    assertWhole(db);
+  }));
