@@ -8,33 +8,8 @@ import { CommandIds, insertEvents } from "../../src/vault/events.ts";
 import { Db } from "../../src/vault/db.ts";
 import { Vault } from "../../src/vault/vault.ts";
 import type { EventRecord } from "../../src/object/payloads.ts";
+import { event, storedTexts } from "./_texts.ts";
 import { prng } from "../_prng.ts";
-
-const NODE = "0190a0a0-0000-7000-8000-00000000000b";
-
-function event(seq: number, cmd: string): EventRecord {
-  return {
-    node_id: NODE,
-    session_id: "0190a0a0-0000-7000-8000-0000000000c1",
-    seq,
-    started_at: 1_700_000_000_000 + seq * 1000,
-    ended_at: null,
-    duration_ms: null,
-    exit_code: 0,
-    cwd: null,
-    cmd,
-    host: null,
-  };
-}
-
-/** Each event's text as the index gives it back, by seq. */
-function storedTexts(db: Db): Map<number, string> {
-  return new Map(
-    db.all<{ seq: number; cmd: string }>(
-      "SELECT e.seq AS seq, c.cmd AS cmd FROM events e JOIN commands c ON c.id = e.cmd_id",
-    ).map((r) => [r.seq, r.cmd]),
-  );
-}
 
 Deno.test("command ids kept across a pull's transactions stay right through eviction, rollback and another writer", async () => {
   const dir = await Deno.makeTempDir();
