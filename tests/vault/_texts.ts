@@ -1,7 +1,9 @@
-// Test helpers: events of one device and session whose only difference is their text, and
-// the text each event has in the index.
+// Test helpers: events of one device and session whose only difference is their text, the
+// text each event has in the index, and an index on disk with a second connection to it.
 
-import type { Db } from "../../src/vault/db.ts";
+import { join } from "node:path";
+import { Db } from "../../src/vault/db.ts";
+import { Vault } from "../../src/vault/vault.ts";
 import type { EventRecord } from "../../src/object/payloads.ts";
 
 const NODE = "0190a0a0-0000-7000-8000-00000000000b";
@@ -30,4 +32,18 @@ export function storedTexts(db: Db): Map<number, string> {
       "SELECT e.seq AS seq, c.cmd AS cmd FROM events e JOIN commands c ON c.id = e.cmd_id",
     ).map((r) => [r.seq, r.cmd]),
   );
+}
+
+/** Runs `fn` on a new index on disk and a second connection to it (another process). */
+export async function withIndex(fn: (vault: Vault, other: Db) => void): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const vault = Vault.open(join(dir, "hx.db"));
+  const other = Db.open(join(dir, "hx.db"));
+  try {
+    fn(vault, other);
+  } finally {
+    other.close();
+    vault.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 }

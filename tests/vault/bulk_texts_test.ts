@@ -11,8 +11,7 @@ import { Db } from "../../src/vault/db.ts";
 import { CommandIds, findEvents, insertEvents } from "../../src/vault/events.ts";
 import { MIGRATIONS } from "../../src/vault/migrations.ts";
 import { TextHashes } from "../../src/vault/text_hashes.ts";
-import { Vault } from "../../src/vault/vault.ts";
-import { event, storedTexts } from "./_texts.ts";
+import { event, storedTexts, withIndex } from "./_texts.ts";
 import { prng } from "../_prng.ts";
 
 function assertWhole(db: Db): void {
@@ -30,19 +29,6 @@ function assertWhole(db: Db): void {
       .startsWith("CREATE UNIQUE INDEX"),
   );
   db.exec("INSERT INTO commands_fts (commands_fts, rank) VALUES ('integrity-check', 1)");
-}
-
-async function withIndex(fn: (vault: Vault, other: Db) => void): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  const vault = Vault.open(join(dir, "hx.db"));
-  const other = Db.open(join(dir, "hx.db")); // `hx record` in another process
-  try {
-    fn(vault, other);
-  } finally {
-    other.close();
-    vault.close();
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 Deno.test("a bulk write whose text hashes all collide stores each text once, through eviction, rollback and another writer", () =>

@@ -3,20 +3,13 @@
 // be stored once.
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { CommandIds, insertEvents } from "../../src/vault/events.ts";
-import { Db } from "../../src/vault/db.ts";
-import { Vault } from "../../src/vault/vault.ts";
 import type { EventRecord } from "../../src/object/payloads.ts";
-import { event, storedTexts } from "./_texts.ts";
+import { event, storedTexts, withIndex } from "./_texts.ts";
 import { prng } from "../_prng.ts";
 
-Deno.test("command ids kept across a pull's transactions stay right through eviction, rollback and another writer", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = join(dir, "hx.db");
-  const vault = Vault.open(path);
-  const other = Db.open(path); // `hx record` in another process
-  try {
+Deno.test("command ids kept across a pull's transactions stay right through eviction, rollback and another writer", () =>
+  withIndex((vault, other) => {
     const db = vault.db;
     const ids = new CommandIds(8); // far fewer texts than the history has: evicted often
     const rand = prng(11);
@@ -62,9 +55,4 @@ Deno.test("command ids kept across a pull's transactions stay right through evic
       "SELECT count(*) AS n, count(DISTINCT cmd) AS d FROM commands",
     )!;
     assert.equal(texts.n, texts.d, "every text once");
-  } finally {
-    other.close();
-    vault.close();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
